@@ -1,0 +1,13 @@
+"""caresim: a microsimulation of adult social care demand, funding and capacity in England.
+
+    import simulator
+    scenario = simulator.load_scenario("scenarios/baseline.yaml")
+    ds = simulator.run(scenario)          # an xarray.Dataset in people and GBP (2019/20 prices)
+"""
+
+__version__ = "0.1.0"
+
+from .model import CareModel, run  # noqa: E402
+from .scenario import Scenario, ScenarioError, default_scenario, load_scenario  # noqa: E402
+
+__all__ = ["CareModel", "Scenario", "ScenarioError", "default_scenario", "load_scenario", "run", "__version__"]

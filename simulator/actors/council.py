@@ -1,0 +1,329 @@
+"""A council with adult social care duties: assessment, means test, care planning and its budget.
+
+Each month the council ends reablement episodes, reviews home care packages, takes new requests
+from people whose need has reached its eligibility threshold, and admits people from its queue
+(oldest request first) while it has a bed, a reablement place and money left for the year. Money
+is in the scenario's base-year prices; amounts per agent are multiplied by the run's scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from ..population import (COMMUNITY, COUNCIL_FUNDED, HOME_CARE, KNOWN, NO_FUNDING, NOT_WAITING, NURSING,
+                          REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED)
+from ..scenario import Scenario
+from .care_market import CareHomeMarket
+
+WEEKS_PER_MONTH = 365.25 / 7 / 12
+SERVICES = ("home_care", "reablement", "residential", "nursing")
+HOME, REAB, RES, NUR = range(4)
+SETTING_OF_SERVICE = np.array([HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING], np.uint8)
+
+
+def admit_within(costs: np.ndarray, headroom: float) -> np.ndarray:
+    """Admit candidates in queue order while the running total of their costs fits the headroom."""
+    return np.cumsum(costs) <= headroom
+
+
+def rank_within(groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Position of each element among earlier elements of the same group (0-based)."""
+    rank = np.zeros(len(groups), np.int64)
+    for g in range(n_groups):
+        idx = np.flatnonzero(groups == g)
+        rank[idx] = np.arange(len(idx))
+    return rank
+
+
+@dataclass
+class MonthFlows:
+    """What one council did in one month (agents for counts, GBP for money)."""
+
+    presentations: int = 0
+    admissions: np.ndarray = None  # by service, council and self-funded together
+    reablement_ended: int = 0
+    reablement_success: int = 0
+    spend: np.ndarray = None  # council gross spend by service, GBP
+    self_funder_spend: np.ndarray = None  # by service, GBP
+    charges: float = 0.0  # client contributions to council-funded care, GBP
+    turned_to_council: int = 0  # self-funders whose capital fell to the upper limit
+
+    def __post_init__(self):
+        self.admissions = np.zeros(4, np.int64)
+        self.spend = np.zeros(4)
+        self.self_funder_spend = np.zeros(4)
+
+
+class Council(mesa.Agent):
+    """A council's policy, budget and queue, acting on the people in its population block."""
+
+    def __init__(self, model: mesa.Model, index: int, code: str, name: str, scenario: Scenario,
+                 annual_budget: float, adults: float, market: CareHomeMarket, rng: np.random.Generator):
+        super().__init__(model)
+        self.index, self.code, self.name = index, code, name
+        self.policy = scenario.council
+        self.finance = scenario.finance
+        self.scale = scenario.run.scale
+        self.market = market
+        self.draws = rng  # this council's own stream (mesa.Agent.rng is the model's)
+        self.budget = float(annual_budget)
+        self.reserves = self.finance.opening_reserves_share * self.budget
+        self.spent = 0.0
+        self.price = 1.0  # real unit-cost index, 1 in the base year
+        self.reablement_slots = int(round(self.policy.reablement_slots_per_100k_adults * adults / 1e5 / self.scale))
+        hours = np.asarray(self.policy.home_care_hours_by_need, np.float32)
+        self.hours_needed = hours  # by need level
+
+    # ------------------------------------------------------------------ unit costs
+    def weekly_fee(self, service: np.ndarray, age_m: np.ndarray, hours: np.ndarray) -> np.ndarray:
+        """Council rate per person-week, GBP, by planned service (home care by hours)."""
+        c = self.policy.unit_costs_gbp
+        old = age_m >= 65 * 12
+        fee = np.zeros(len(service))
+        fee = np.where(service == HOME, hours * c.home_care_per_hour, fee)
+        fee = np.where(service == RES, np.where(old, c.residential_per_week_65plus, c.residential_per_week_18_64), fee)
+        fee = np.where(service == NUR, np.where(old, c.nursing_per_week_65plus, c.nursing_per_week_18_64), fee)
+        return fee * self.price
+
+    def tariff(self, capital: np.ndarray) -> np.ndarray:
+        """Weekly tariff income from capital between the limits, GBP."""
+        p = self.policy
+        between = np.clip(capital - p.lower_capital_limit_gbp, 0.0, p.upper_capital_limit_gbp - p.lower_capital_limit_gbp)
+        return np.ceil(between / 250.0) * p.tariff_income_per_250_gbp
+
+    def max_hours(self, age_m: np.ndarray) -> np.ndarray:
+        """Most home care hours a week before a care home is planned instead, by age."""
+        p = self.policy
+        return np.where(age_m >= 65 * 12, p.max_home_care_hours, p.max_home_care_hours_18_64)
+
+    # ------------------------------------------------------------------ finance
+    def weeks_left(self, month: int) -> float:
+        """Weeks left in the financial year including this month (``month`` 1-12, April = 4)."""
+        return ((3 - month) % 12 + 1) * WEEKS_PER_MONTH
+
+    def headroom(self, v: dict, month: int) -> float:
+        """Money still uncommitted this year, GBP: budget plus drawable reserves less spend and commitments."""
+        committed = self.weekly_commitment(v) * self.weeks_left(month)
+        drawable = max(self.reserves, 0.0) * self.finance.reserve_draw_limit
+        return self.budget + drawable - self.spent - committed
+
+    def weekly_commitment(self, v: dict) -> float:
+        """Current weekly gross cost of council-funded home care and care home places, GBP."""
+        funded = v["alive"] & (v["funding"] == COUNCIL_FUNDED)
+        service = self._service_of(v["setting"])
+        fee = self.weekly_fee(service, v["age_m"], v["package_hours"])
+        return float(fee[funded & (service != REAB)].sum()) * self.scale
+
+    @staticmethod
+    def _service_of(setting: np.ndarray) -> np.ndarray:
+        lookup = np.full(8, -1, np.int8)
+        lookup[[HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING]] = [HOME, REAB, RES, NUR]
+        return lookup[setting]
+
+    def start_financial_year(self, years_elapsed: int) -> tuple[float, float, float]:
+        """Year-end outturn into reserves, then next year's budget and prices; returns (outturn, budget, reserves)."""
+        outturn = self.budget - self.spent
+        self.reserves += outturn
+        self.budget *= 1.0 + self.finance.real_budget_growth_per_year
+        self.price = (1.0 + self.finance.real_unit_cost_growth_per_year) ** years_elapsed
+        self.spent = 0.0
+        return outturn, self.budget, self.reserves
+
+    # ------------------------------------------------------------------ the month
+    def step_month(self, v: dict, informal: np.ndarray, t: int, month: int, initial: bool = False) -> MonthFlows:
+        """One month of the council's work on its people ``v`` (column views). Returns the month's flows."""
+        f = MonthFlows()
+        if not initial:
+            self._end_reablement(v, f)
+            self._review_packages(v, informal, t, month)
+        self._take_requests(v, informal, t, f, initial)
+        self._admit(v, informal, t, month, f, initial)
+        self._pay(v, f)
+        return f
+
+    def _end_reablement(self, v: dict, f: MonthFlows) -> None:
+        p = self.policy
+        idx = np.flatnonzero(v["alive"] & (v["setting"] == REABLEMENT))
+        u = self.draws.random((2, len(idx)))
+        done = idx[u[0] < 1.0 / p.reablement_mean_months]
+        ok = u[1][u[0] < 1.0 / p.reablement_mean_months] < p.reablement_success_share
+        f.reablement_ended, f.reablement_success = len(done), int(ok.sum())
+        v["setting"][done] = COMMUNITY
+        v["funding"][done] = NO_FUNDING
+        v["months_in_state"][done] = 0
+        v["flags"][done] |= REABLED
+        better = done[ok]
+        v["need"][better] = np.minimum(v["need"][better], p.eligibility_threshold - 1)
+        v["flags"][better] &= ~KNOWN
+        v["waiting_since"][done[~ok]] = 0  # failed reablement: back of no queue, first in line
+
+    def _review_packages(self, v: dict, informal: np.ndarray, t: int, month: int) -> None:
+        """Home care clients: end packages below the threshold, resize the rest, queue those needing a home."""
+        p = self.policy
+        idx = np.flatnonzero(v["alive"] & (v["setting"] == HOME_CARE))
+        need = v["need"][idx]
+        below = need < p.eligibility_threshold
+        gone = idx[below]
+        v["setting"][gone], v["funding"][gone], v["package_hours"][gone] = COMMUNITY, NO_FUNDING, 0
+        v["flags"][gone] &= ~KNOWN
+        keep = idx[~below]
+        net = np.maximum(self.hours_needed[v["need"][keep]] - informal[keep], 0.0)
+        ceiling = self.max_hours(v["age_m"][keep])
+        wants_home = (net > ceiling) & (v["waiting_since"][keep] < 0)
+        v["waiting_since"][keep[wants_home]] = t
+        target = np.minimum(net, ceiling).round().astype(np.uint8)
+        # self-funders buy what they need; council packages shrink freely and grow only within the budget
+        current = v["package_hours"][keep]
+        selfpay = v["funding"][keep] == SELF_FUNDED
+        v["package_hours"][keep[selfpay]] = target[selfpay]
+        council = ~selfpay
+        down = council & (target <= current)
+        v["package_hours"][keep[down]] = target[down]
+        up = np.flatnonzero(council & (target > current))
+        if len(up):
+            extra = (target[up].astype(float) - current[up]) * p.unit_costs_gbp.home_care_per_hour * self.price
+            cost = extra * self.scale * self.weeks_left(month)
+            ok = admit_within(cost, self.headroom(v, month))
+            v["package_hours"][keep[up[ok]]] = target[up[ok]]
+        self._cut_if_overcommitted(v, month)
+
+    def _cut_if_overcommitted(self, v: dict, month: int) -> None:
+        """Overcommitted (duties such as self-funders turning to the council): cut home care hours pro rata."""
+        gap = -self.headroom(v, month)
+        if gap <= 0:
+            return
+        funded = np.flatnonzero(v["alive"] & (v["setting"] == HOME_CARE) & (v["funding"] == COUNCIL_FUNDED))
+        hours = v["package_hours"][funded].astype(float)
+        weekly = hours.sum() * self.policy.unit_costs_gbp.home_care_per_hour * self.price * self.scale
+        if weekly <= 0:
+            return
+        keep = max(0.0, 1.0 - gap / (weekly * self.weeks_left(month)))
+        v["package_hours"][funded] = np.floor(hours * keep).astype(np.uint8)
+
+    def _take_requests(self, v: dict, informal: np.ndarray, t: int, f: MonthFlows, initial: bool) -> None:
+        """People with eligible need who are not yet known ask for help; those no longer eligible leave the queue."""
+        p = self.policy
+        eligible = v["alive"] & (v["need"] >= p.eligibility_threshold)
+        left = (v["waiting_since"] >= 0) & ~eligible
+        v["waiting_since"][left] = NOT_WAITING
+        v["flags"][left] &= ~KNOWN
+        new = np.flatnonzero(eligible & (v["setting"] == COMMUNITY) & ((v["flags"] & KNOWN) == 0))
+        if initial:
+            prob = np.full(len(new), p.initial_known_share)
+        else:
+            pres = p.presentation_per_month
+            prob = np.where(informal[new] > 0, pres.with_informal_care, pres.without_informal_care)
+        came = new[self.draws.random(len(new)) < prob]
+        v["flags"][came] |= KNOWN
+        v["waiting_since"][came] = t
+        f.presentations = len(came)
+
+    def _plan(self, v: dict, idx: np.ndarray, informal: np.ndarray, initial: bool) -> np.ndarray:
+        """Planned service for each queued person (-1: unpaid care already meets the need)."""
+        p = self.policy
+        need = v["need"][idx]
+        net = self.hours_needed[need] - informal[idx]
+        home = net > self.max_hours(v["age_m"][idx])
+        nursing = self.draws.random(len(idx)) < p.nursing_share_of_placements
+        reable = (p.reablement_first and not initial) & ~home & (need <= p.reablement_max_need) \
+            & ((v["flags"][idx] & REABLED) == 0) & (v["setting"][idx] == COMMUNITY)
+        plan = np.where(net > 0, HOME, -1)
+        plan = np.where(reable, REAB, plan)
+        plan = np.where(home, np.where(nursing, NUR, RES), plan)
+        # already in home care and still fine at home: nothing to admit
+        plan = np.where((v["setting"][idx] == HOME_CARE) & ~home, -1, plan)
+        return plan
+
+    def _admit(self, v: dict, informal: np.ndarray, t: int, month: int, f: MonthFlows, initial: bool) -> None:
+        p = self.policy
+        idx = np.flatnonzero(v["alive"] & (v["waiting_since"] >= 0))
+        if not len(idx):
+            return
+        order = np.lexsort((self.draws.random(len(idx)), v["waiting_since"][idx]))
+        idx = idx[order]
+        plan = self._plan(v, idx, informal, initial)
+        settled = plan < 0  # need met by unpaid care: leaves the queue, stays known
+        v["waiting_since"][idx[settled]] = NOT_WAITING
+        idx, plan = idx[~settled], plan[~settled]
+
+        in_home = (plan == RES) | (plan == NUR)
+        alone = v["partner"][idx] < 0
+        capital = v["savings"][idx] + np.where(in_home & alone, v["housing"][idx], 0.0)
+        selfpay = (capital > p.upper_capital_limit_gbp) & (plan != REAB)  # reablement is free of charge
+
+        # capacity: beds by kind, reablement places, in queue order; self-funders buy their places in
+        # the market, so they take free beds first and never wait behind people the council cannot fund
+        free = self.market.free_beds()
+        kind = np.where(plan == NUR, 1, 0)
+        self_home = in_home & selfpay
+        self_rank = rank_within(np.where(self_home, kind, 2), 3)
+        fits_self = self_home & (self_rank < free[kind])
+        taken = np.bincount(kind[fits_self], minlength=2)
+        council_home = in_home & ~selfpay
+        council_rank = rank_within(np.where(council_home, kind, 2), 3)
+        fits = np.where(selfpay, ~in_home | fits_self, ~in_home | (council_rank < free[kind] - taken[kind]))
+        in_reab = int(np.count_nonzero(v["alive"] & (v["setting"] == REABLEMENT)))
+        reab_rank = np.cumsum(plan == REAB) - 1
+        fits &= (plan != REAB) | (reab_rank < max(self.reablement_slots - in_reab, 0))
+
+        # money: council-funded candidates admitted while the year's headroom lasts
+        net = np.maximum(self.hours_needed[v["need"][idx]] - informal[idx], 0.0)
+        hours = np.minimum(net, self.max_hours(v["age_m"][idx])).round()
+        fee = self.weekly_fee(plan, v["age_m"][idx], hours)
+        cost = np.where(plan == REAB, p.unit_costs_gbp.reablement_per_episode * self.price,
+                        fee * self.weeks_left(month)) * self.scale
+        council = fits & ~selfpay
+        admitted = fits & selfpay
+        cand = np.flatnonzero(council)
+        admitted[cand[admit_within(cost[cand], self.headroom(v, month))]] = True
+
+        rows = idx[admitted]
+        plan_a = plan[admitted]
+        v["setting"][rows] = SETTING_OF_SERVICE[plan_a]
+        v["funding"][rows] = np.where(selfpay[admitted], SELF_FUNDED, COUNCIL_FUNDED)
+        v["package_hours"][rows] = np.where(plan_a == HOME, hours[admitted], 0).astype(np.uint8)
+        v["months_in_state"][rows] = 0
+        # leave the queue unless moving into home care while still wanting a care home
+        v["waiting_since"][rows] = NOT_WAITING
+        # moving into a care home: the home is sold or deferred, its value joins capital
+        moving = rows[(plan_a == RES) | (plan_a == NUR)]
+        sold = moving[v["partner"][moving] < 0]
+        v["savings"][sold] += v["housing"][sold]
+        v["housing"][sold] = 0.0
+        v["package_hours"][moving] = 0
+        for k, kind_setting in ((0, RES), (1, NUR)):
+            self.market.admit(k, int(np.count_nonzero(plan_a == kind_setting)))
+        f.admissions += np.bincount(plan_a, minlength=4)
+        reab_paid = np.count_nonzero(plan_a == REAB)
+        f.spend[REAB] += reab_paid * p.unit_costs_gbp.reablement_per_episode * self.price * self.scale
+
+    def _pay(self, v: dict, f: MonthFlows) -> None:
+        """This month's fees: council spend and charges, self-funders' spending down their capital."""
+        p = self.policy
+        alive = v["alive"]
+        service = self._service_of(v["setting"])
+        in_service = alive & (service >= 0) & (service != REAB)
+        fee = self.weekly_fee(service, v["age_m"], v["package_hours"]) * WEEKS_PER_MONTH
+
+        council = np.flatnonzero(in_service & (v["funding"] == COUNCIL_FUNDED))
+        svc = service[council]
+        f.spend += np.bincount(svc, weights=fee[council], minlength=4) * self.scale
+        in_home = (svc == RES) | (svc == NUR)
+        weekly_charge = self.tariff(v["savings"][council].astype(float)) \
+            + np.where(in_home, p.care_home_income_contribution_gbp_per_week, 0.0)
+        f.charges = float(np.minimum(weekly_charge * WEEKS_PER_MONTH, fee[council]).sum()) * self.scale
+
+        selfp = np.flatnonzero(in_service & (v["funding"] == SELF_FUNDED))
+        svc = service[selfp]
+        premium = np.where((svc == RES) | (svc == NUR), 1.0 + p.self_funder_fee_premium, 1.0)
+        paid = fee[selfp] * premium
+        f.self_funder_spend += np.bincount(svc, weights=paid, minlength=4) * self.scale
+        v["savings"][selfp] -= paid.astype(np.float32)
+        ran_down = selfp[v["savings"][selfp] <= p.upper_capital_limit_gbp]
+        v["funding"][ran_down] = COUNCIL_FUNDED
+        v["flags"][ran_down] |= KNOWN
+        f.turned_to_council = len(ran_down)
+        self.spent += float(f.spend.sum())

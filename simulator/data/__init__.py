@@ -1,0 +1,97 @@
+"""Shipped calibration data (England, 2019/20) and their loaders.
+
+Each CSV opens with ``#`` lines naming its source; ``parameters.yaml`` gives every scalar parameter
+with its unit, source and status. Nothing here is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+HERE = Path(__file__).parent
+MAX_AGE = 110  # oldest single year of age in the life table (110 = 110+)
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:  # unhashable key: let the base class report it
+                break
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str):
+    """Parse YAML safely (no Python objects), rejecting duplicate keys."""
+    return yaml.load(text, Loader=UniqueKeyLoader)
+
+
+def _csv(name: str) -> pd.DataFrame:
+    return pd.read_csv(HERE / name, comment="#")
+
+
+@lru_cache(maxsize=1)
+def parameter_file() -> dict:
+    """The parameter file as written: every leaf ``{value, unit, source, status}``."""
+    return load_yaml((HERE / "parameters.yaml").read_text(encoding="utf-8"))
+
+
+def _values(node):
+    if isinstance(node, dict) and "value" in node and "source" in node:
+        return node["value"]
+    return {k: _values(v) for k, v in node.items()}
+
+
+def default_parameters() -> dict:
+    """The default parameter values, shaped like a scenario (a fresh copy each call)."""
+    return _values(parameter_file())
+
+
+@lru_cache(maxsize=1)
+def mortality() -> pd.DataFrame:
+    """Central death rates mx (per person-year) by age 0..110 for ``male`` and ``female`` (HMD E&W 2016-18)."""
+    return _csv("mortality_hmd_ew_2016_2018.csv").set_index("age")
+
+
+@lru_cache(maxsize=1)
+def female_share() -> np.ndarray:
+    """Female share of the population by single year of age 0..110 (derived from the life table)."""
+    return _csv("female_share_by_age.csv")["female_share"].to_numpy(float)
+
+
+@lru_cache(maxsize=1)
+def councils() -> pd.DataFrame:
+    """Councils (ONS April-2020 codes) with mid-2019 population by age 0..90 and 2016-17 spend."""
+    return _csv("councils_mid2019.csv").set_index("code")
+
+
+def council_codes() -> set[str]:
+    return set(councils().index)
+
+
+def council_table(codes: list[str]) -> pd.DataFrame:
+    """Rows for the scenario's councils; ``ENGLAND`` is the sum of all councils as one."""
+    table = councils()
+    if codes == ["ENGLAND"]:
+        row = table.drop(columns=["name"]).sum(numeric_only=True)
+        row["name"] = "England"
+        return pd.DataFrame([row], index=pd.Index(["ENGLAND"], name="code"))
+    return table.loc[codes]
+
+
+def age_columns(max_age: int = 90) -> list[str]:
+    return [f"age_{a}" for a in range(max_age + 1)]

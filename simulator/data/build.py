@@ -1,0 +1,103 @@
+"""Rebuild the shipped data tables from the project's reference folder (maintainer tool).
+
+Run from a checkout that has ``../shared/reference`` beside it::
+
+    python -m simulator.data.build ../shared/reference
+
+The package never reads the reference folder at run time; it reads the CSVs this
+writes next to this file. Each CSV opens with ``#`` lines naming its source.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).parent
+SEX_RATIO_AT_BIRTH = 1.05  # males per female at birth, England & Wales (ONS births, long-run ~1.05)
+
+
+def _write(df: pd.DataFrame, name: str, header: list[str]) -> None:
+    path = HERE / name
+    with path.open("w", newline="") as fh:
+        for line in header:
+            fh.write(f"# {line}\n")
+        df.to_csv(fh, index=False, lineterminator="\n")
+    print(f"wrote {path} ({len(df)} rows)")
+
+
+def build_mortality(ref: Path) -> pd.DataFrame:
+    """HMD E&W central death rates mx by sex and age 0..110 (110 = 110+)."""
+    m = pd.read_csv(ref / "hmd_england_wales_mx_qx_2016_2018.csv")
+    m["age"] = m["age"].astype(str).str.rstrip("+").astype(int)
+    out = m.pivot(index="age", columns="sex", values="mx_2016_2018_mean").reset_index()
+    out = out[["age", "male", "female"]].rename(columns={"male": "mx_male", "female": "mx_female"})
+    _write(out, "mortality_hmd_ew_2016_2018.csv", [
+        "Central death rate mx (deaths per person-year) by single year of age, mean of 2016-2018.",
+        "Source: Human Mortality Database, England & Wales civilian population, Mx_1x1 (last modified 10 Jul 2020).",
+        "Status: V (official data file). Age 110 means 110 and over. England & Wales, not England alone; pre-COVID.",
+    ])
+    return out
+
+
+def build_female_share(mort: pd.DataFrame) -> pd.DataFrame:
+    """Female share by age in a stationary population under the HMD life table (derived)."""
+    ages = mort["age"].to_numpy()
+    lx = {}
+    for sex in ("male", "female"):
+        mx = mort[f"mx_{sex}"].to_numpy()
+        lx[sex] = np.concatenate([[1.0], np.exp(-np.cumsum(mx))[:-1]])
+    male = SEX_RATIO_AT_BIRTH * lx["male"]
+    share = lx["female"] / (male + lx["female"])
+    out = pd.DataFrame({"age": ages, "female_share": np.round(share, 5)})
+    _write(out, "female_share_by_age.csv", [
+        "Share of the population that is female, by single year of age 0..110.",
+        "Status: D (derived). The ONS single-year tables shipped are persons only, so the sex split is the",
+        "stationary-population share implied by the HMD E&W 2016-18 life table with 1.05 males per female at birth.",
+        "Check against mid-2019 England ages: 0.61 female at 85+ (0.62-0.64 usually quoted, U) and 0.497 of all",
+        "ages (Census 2021 England: 28,833,712 of 56,490,048 = 0.510, V2): young adults come out ~1 point low.",
+    ])
+    return out
+
+
+def build_councils(ref: Path) -> None:
+    """Council populations (mid-2019, single year 0..90+) and 2016-17 spend used to share budgets."""
+    p = pd.read_csv(ref / "councils" / "population_by_council_age.csv")
+    p = p[p["year"] == "mid-2019"]
+    wide = p.pivot_table(index=["council_code", "council_name"], columns="age", values="persons").astype(int)
+    wide.columns = [f"age_{a}" for a in wide.columns]
+    wide = wide.reset_index().rename(columns={"council_code": "code", "council_name": "name"})
+    england = wide.drop(columns=["code", "name"]).sum()
+    assert int(england.sum()) == 56_286_961, "England mid-2019 total should be 56,286,961"
+
+    fin = pd.read_csv(ref / "councils" / "council_finance.csv").set_index("council_code")
+    gce = fin["gce_total_gbp000_2016_17"]
+    # 2016-17 finance geography -> April 2020 codes (see councils/SOURCES.md): Buckinghamshire recoded;
+    # Bournemouth+Poole -> BCP and old Dorset -> new Dorset (Christchurch moved from Dorset to BCP in 2019,
+    # so this is approximate for those two).
+    remap = {"E06000060": gce.get("E10000002"), "E06000059": gce.get("E10000009"),
+             "E06000058": gce.get("E06000028", 0.0) + gce.get("E06000029", 0.0)}
+    wide["gce_2016_17_gbp000"] = [remap.get(c, gce.get(c, np.nan)) for c in wide["code"]]
+    _write(wide, "councils_mid2019.csv", [
+        "Councils with adult social care duties (151 upper-tier authorities, April 2020 codes):",
+        "population by single year of age, mid-2019 (age_90 = 90 and over), persons.",
+        "Source: ONS mid-year population estimates mid-2019, MYE2 Persons (ukmidyearestimates20192020ladcodes.xls),",
+        "via humaniverse/demographr population19_utla20; status V. England total 56,286,961.",
+        "gce_2016_17_gbp000: gross current expenditure on adult social care 2016-17, GBP thousands cash,",
+        "NHS Digital ASC-FR 2016-17 (CSV ASCFR Totals); status V. Used only to share a national budget between",
+        "councils. Dorset/BCP are mapped from the 2016-17 councils approximately; Isles of Scilly has none (blank).",
+    ])
+
+
+def main(argv: list[str]) -> None:
+    ref = Path(argv[0] if argv else "../shared/reference")
+    mort = build_mortality(ref)
+    build_female_share(mort)
+    build_councils(ref)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

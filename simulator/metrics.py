@@ -1,0 +1,135 @@
+"""What is recorded each step, and how it becomes a labelled ``xarray.Dataset``.
+
+Stocks are counted at the end of each month; flows are totals over the month. Counts are recorded
+in agents and multiplied by the scale when the Dataset is built, so results are in people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .actors.council import SERVICES, WEEKS_PER_MONTH, MonthFlows
+from .population import COMMUNITY, COUNCIL_FUNDED, HOME_CARE, NURSING, REABLEMENT, RESIDENTIAL, SELF_FUNDED
+
+AGE_BANDS = ("18-64", "65-69", "70-74", "75-79", "80-84", "85+")
+AGE_BAND_EDGES = np.array([65, 70, 75, 80, 85])  # years
+SEX = ("male", "female")
+NEED_LEVELS = (0, 1, 2, 3, 4)
+NEED_LABELS = "0 none, 1 low (instrumental tasks only), 2 moderate, 3 substantial, 4 critical"
+FUNDERS = ("council", "self")
+BED_KINDS = ("residential", "nursing")
+
+#: name -> (dims after time/council, units, long_name, kind, scaled by agents->people)
+VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
+    "people": (("age_band", "sex", "need"), "people", "Adults by age band, sex and care need level", "stock", True),
+    "clients": (("service", "funder"), "people", "People receiving each service, by who pays", "stock", True),
+    "waiting": ((), "people", "Eligible people waiting for a service (assessed, not yet provided)", "stock", True),
+    "unmet_need": (("age_band",), "people",
+                   "People with need level 2+ whose care hours are not met by formal and unpaid care", "stock", True),
+    "unmet_hours": ((), "hours/week", "Care hours needed but not provided, per week", "stock", True),
+    "informal_hours": ((), "hours/week", "Unpaid care hours given to people with need level 2+, per week", "stock", True),
+    "beds": (("care_home",), "beds", "Registered care home beds", "stock", True),
+    "occupied_beds": (("care_home",), "beds", "Occupied care home beds", "stock", True),
+    "budget": ((), "GBP/year", "Council's annual budget for adult social care in force (base-year prices)", "stock", False),
+    "reserves": ((), "GBP", "Council's social care reserves (negative: deficit)", "stock", False),
+    "deaths": (("age_band",), "people/month", "Deaths", "flow", True),
+    "entrants": ((), "people/month", "Young people turning 18", "flow", True),
+    "presentations": ((), "people/month", "New requests for support from eligible people", "flow", True),
+    "admissions": (("service",), "people/month", "Admissions to each service (all funders)", "flow", True),
+    "reablement_ended": ((), "people/month", "Reablement episodes ended", "flow", True),
+    "reablement_success": ((), "people/month", "Reablement episodes ending with no ongoing need for support", "flow", True),
+    "turned_to_council": ((), "people/month", "Self-funders whose capital ran down to the upper limit", "flow", True),
+    "council_spend": (("service",), "GBP/month", "Council gross current spend by service (base-year prices)", "flow", False),
+    "self_funder_spend": (("service",), "GBP/month", "Self-funders' spend on care by service (base-year prices)", "flow", False),
+    "charges": ((), "GBP/month", "Client contributions to council-funded care (base-year prices)", "flow", False),
+}
+
+DIM_SIZES = {"age_band": len(AGE_BANDS), "sex": 2, "need": 5, "service": len(SERVICES), "funder": 2, "care_home": 2}
+
+
+def age_band(age_m: np.ndarray) -> np.ndarray:
+    """Index into AGE_BANDS for ages in months."""
+    return np.searchsorted(AGE_BAND_EDGES * 12, age_m, side="right")
+
+
+@dataclass
+class Recorder:
+    """Preallocated arrays, one per variable, shaped (time, council, *dims)."""
+
+    n_steps: int
+    n_councils: int
+
+    def __post_init__(self):
+        self.data = {
+            name: np.zeros((self.n_steps, self.n_councils, *(DIM_SIZES[d] for d in dims)))
+            for name, (dims, *_rest) in VARIABLES.items()
+        }
+
+    def record(self, t: int, c: int, v: dict, informal: np.ndarray, hours_needed: np.ndarray,
+               flows: MonthFlows, died: np.ndarray, n_entrants: int, beds: np.ndarray, council) -> None:
+        """Count one council's stocks at the end of month ``t`` and store the month's flows."""
+        d = self.data
+        alive = v["alive"]
+        band = age_band(v["age_m"])
+        key = (band.astype(np.int64) * 2 + v["sex"]) * 5 + v["need"]
+        d["people"][t, c] = np.bincount(key[alive], minlength=60).reshape(6, 2, 5)
+
+        setting, funding = v["setting"], v["funding"]
+        svc = np.select([setting == HOME_CARE, setting == REABLEMENT, setting == RESIDENTIAL, setting == NURSING],
+                        [0, 1, 2, 3], -1)
+        who = np.select([funding == COUNCIL_FUNDED, funding == SELF_FUNDED], [0, 1], -1)
+        ok = alive & (svc >= 0) & (who >= 0)
+        d["clients"][t, c] = np.bincount(svc[ok] * 2 + who[ok], minlength=8).reshape(4, 2)
+        d["waiting"][t, c] = np.count_nonzero(alive & (v["waiting_since"] >= 0) & (setting == COMMUNITY))
+
+        in_home = (setting == RESIDENTIAL) | (setting == NURSING)
+        needed = hours_needed[v["need"]]
+        formal = np.where(setting == REABLEMENT, needed, v["package_hours"])
+        community = alive & ~in_home & (v["need"] >= 2)
+        gap = np.where(community, np.maximum(needed - informal - formal, 0.0), 0.0)
+        d["unmet_need"][t, c] = np.bincount(band[gap > 0], minlength=6)
+        d["unmet_hours"][t, c] = gap.sum()
+        d["informal_hours"][t, c] = np.minimum(informal, needed)[community].sum()
+        d["beds"][t, c] = beds
+        d["occupied_beds"][t, c] = [np.count_nonzero(alive & (setting == RESIDENTIAL)),
+                                    np.count_nonzero(alive & (setting == NURSING))]
+        d["budget"][t, c] = council.budget
+        d["reserves"][t, c] = council.reserves
+
+        d["deaths"][t, c] = np.bincount(band[died], minlength=6)
+        d["entrants"][t, c] = n_entrants
+        d["presentations"][t, c] = flows.presentations
+        d["admissions"][t, c] = flows.admissions
+        d["reablement_ended"][t, c] = flows.reablement_ended
+        d["reablement_success"][t, c] = flows.reablement_success
+        d["turned_to_council"][t, c] = flows.turned_to_council
+        d["council_spend"][t, c] = flows.spend
+        d["self_funder_spend"][t, c] = flows.self_funder_spend
+        d["charges"][t, c] = flows.charges
+
+    def to_dataset(self, times: pd.DatetimeIndex, codes: list[str], names: list[str], scale: float,
+                   attrs: dict) -> xr.Dataset:
+        """The recorded arrays as a Dataset in people and GBP, with units and descriptions."""
+        coords = {
+            "time": ("time", times, {"long_name": "first day of the simulated month"}),
+            "council": ("council", codes, {"long_name": "ONS code of the council (ENGLAND: all as one)"}),
+            "council_name": ("council", names),
+            "age_band": ("age_band", list(AGE_BANDS), {"units": "years"}),
+            "sex": ("sex", list(SEX)),
+            "need": ("need", list(NEED_LEVELS), {"long_name": "care need level", "labels": NEED_LABELS}),
+            "service": ("service", list(SERVICES)),
+            "funder": ("funder", list(FUNDERS)),
+            "care_home": ("care_home", list(BED_KINDS)),
+        }
+        variables = {}
+        for name, (dims, units, long_name, kind, scaled) in VARIABLES.items():
+            values = self.data[name] * (scale if scaled else 1.0)
+            variables[name] = (("time", "council", *dims), values,
+                               {"units": units, "long_name": long_name, "kind": kind})
+        ds = xr.Dataset(variables, coords=coords, attrs=attrs)
+        ds["weeks_per_month"] = ((), WEEKS_PER_MONTH, {"units": "weeks", "long_name": "weeks in a simulated month"})
+        return ds

@@ -1,0 +1,225 @@
+"""CareModel: builds the population and actors from a scenario, and fixes the monthly step order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import mesa
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import __version__, data, rates, streams
+from .actors.care_market import CareHomeMarket
+from .actors.council import Council, MonthFlows
+from .metrics import Recorder
+from .population import (COLUMNS, Population, entrant_cohorts, link_partners, new_people, synthesise_council)
+from .processes import demography, households, needs
+from .scenario import Scenario, start_year_month
+
+
+@dataclass
+class CouncilMonth:
+    """Scratch state of one council for one month, passed along the step order."""
+
+    c: int
+    t: int
+    month: int
+    v: dict
+    died: np.ndarray = None
+    n_entrants: int = 0
+    informal: np.ndarray = None
+    flows: MonthFlows = field(default_factory=MonthFlows)
+
+
+class CareModel(mesa.Model):
+    """Adult social care in one or more councils: people as arrays, institutions as Mesa agents.
+
+    ``CareModel(scenario).run()`` returns the results as an ``xarray.Dataset``.
+    """
+
+    def __init__(self, scenario: Scenario, replicate: int = 0):
+        seed = scenario.run.seed
+        super().__init__(rng=streams.stream(seed, replicate, "ENGLAND", "model"))
+        self.scenario = scenario
+        self.replicate = replicate
+        self.tables = rates.rate_tables(scenario)
+        table = data.council_table(scenario.geography.councils)
+        self.codes = list(table.index)
+        self.names = list(table["name"])
+        persons = table[data.age_columns()].to_numpy(float)
+        self.start_year, self.start_month = start_year_month(scenario.run)
+        self.n_steps = scenario.run.months
+        self.t = 0
+        self._rng = {(c, p): streams.stream(seed, replicate, code, p)
+                     for c, code in enumerate(self.codes) for p in ("demography", "needs", "council", "entrants")}
+        self.cohorts = [entrant_cohorts(row, scenario.run.years + 1) for row in persons]
+        self.population = self._synthesise(persons)
+        self._build_actors(table, persons)
+        self.recorder = Recorder(self.n_steps, len(self.codes))
+        self._initial_placements()
+
+    # ------------------------------------------------------------------ construction
+    def _synthesise(self, persons: np.ndarray) -> Population:
+        sc = self.scenario
+        people = []
+        for c, code in enumerate(self.codes):
+            rng = streams.stream(sc.run.seed, self.replicate, code, "synthesis")
+            cols = synthesise_council(rng, sc, self.tables, persons[c], c)
+            cols["partner"] = link_partners(rng, sc, cols["age_m"], cols["sex"])
+            people.append(cols)
+        room = [int(np.ceil(cohort.sum() / sc.run.scale * 1.02)) + 12 * sc.run.years + 16 for cohort in self.cohorts]
+        pop = Population.allocate([len(p["age_m"]) + r for p, r in zip(people, room)])
+        for c, cols in enumerate(people):
+            local = cols.pop("partner")
+            rows = pop.append(c, cols)
+            pop.cols["partner"][rows] = np.where(local >= 0, local + rows.start, -1)
+        return pop
+
+    def _build_actors(self, table: pd.DataFrame, persons: np.ndarray) -> None:
+        sc = self.scenario
+        england = data.council_table(["ENGLAND"])
+        eng_spend = float(data.councils()["gce_2016_17_gbp000"].sum())
+        adults = persons[:, 18:].sum(axis=1)
+        eng_adults = float(england[data.age_columns()[18:]].to_numpy().sum())
+        old = persons[:, 75:].sum(axis=1)
+        eng_old = float(england[data.age_columns()[75:]].to_numpy().sum())
+        beds = sc.care_homes.beds_england
+        self.markets, self.councils = [], []
+        for c, code in enumerate(self.codes):
+            spend = table["gce_2016_17_gbp000"].iloc[c]
+            share = spend / eng_spend if np.isfinite(spend) and spend > 0 else adults[c] / eng_adults
+            bed_share = old[c] / eng_old / sc.run.scale
+            market = CareHomeMarket(self, c, np.round([beds["residential"] * bed_share, beds["nursing"] * bed_share]))
+            council = Council(self, c, code, self.names[c], sc, sc.finance.england_budget_gbp * share,
+                              adults[c], market, self._rng[(c, "council")])
+            self.markets.append(market)
+            self.councils.append(council)
+
+    def _initial_placements(self) -> None:
+        """People already in care at the start: the council's queue cleared once against a full year's budget."""
+        for c, council in enumerate(self.councils):
+            v = self.population.view(c)
+            informal = self._informal(c, v)
+            council.step_month(v, informal, 0, self.start_month, initial=True)
+            council.spent = 0.0
+            self.markets[c].count_occupied(v["setting"], v["alive"])
+            v["waiting_since"][v["waiting_since"] >= 0] = 0
+
+    # ------------------------------------------------------------------ the step
+    def step_order(self) -> list[tuple[str, Callable]]:
+        """The fixed order of one month, applied to each council in turn."""
+        return [
+            ("demography", self._demography),
+            ("needs", self._needs),
+            ("households", self._households),
+            ("council", self._council),
+            ("care_market", self._care_market),
+            ("record", self._record),
+        ]
+
+    def describe_step(self) -> str:
+        """The step order as text, one line a process with its job."""
+        return "\n".join(f"{i}. {name}: {fn.__doc__.strip().splitlines()[0]}"
+                         for i, (name, fn) in enumerate(self.step_order(), 1))
+
+    def calendar_month(self, t: int) -> int:
+        return (self.start_month - 1 + t) % 12 + 1
+
+    def step(self) -> None:
+        t = self.t
+        month = self.calendar_month(t)
+        if month == 4 and t > 0:
+            for council in self.councils:
+                council.start_financial_year((t + self.start_month - 4) // 12)
+        for c in range(len(self.codes)):
+            ctx = CouncilMonth(c, t, month, self.population.view(c))
+            for _name, fn in self.step_order():
+                fn(ctx)
+        self.t += 1
+
+    def _demography(self, ctx: CouncilMonth) -> None:
+        """Ageing, deaths by age, sex and need, widowhood, and young people turning 18."""
+        sc, v, c = self.scenario, ctx.v, ctx.c
+        rng = self._rng[(c, "demography")]
+        demography.age_one_month(v["age_m"], v["alive"])
+        years = ctx.t / 12.0
+        p = self.tables.death_probability((1.0 - sc.demography.mortality_improvement_per_year) ** years)
+        ctx.died = demography.draw_deaths(rng.random(len(v["age_m"])), p, v["sex"], v["age_m"], v["need"], v["alive"])
+        v["alive"][ctx.died] = False
+        demography.widow(v["partner"], ctx.died, self.population.blocks[c].start)
+        if sc.demography.entrants:
+            rng_e = self._rng[(c, "entrants")]
+            cohort = self.cohorts[c][(ctx.t + self.start_month - 4) // 12 if ctx.t else 0]
+            n = demography.entrants_this_month(cohort, sc.run.scale, rng_e)
+            if n:
+                sex = (rng_e.random(n) < data.female_share()[18]).astype(np.uint8)
+                age_m = np.full(n, 18 * 12, np.uint16)
+                self.population.append(c, new_people(rng_e, sc, self.tables, age_m, sex, c))
+                ctx.v = self.population.view(c)
+                ctx.died = np.concatenate([ctx.died, np.zeros(n, bool)])
+            ctx.n_entrants = n
+
+    def _needs(self, ctx: CouncilMonth) -> None:
+        """Need levels move one step up or down by age and sex (fitted to HSE prevalence)."""
+        v = ctx.v
+        rng = self._rng[(ctx.c, "needs")]
+        v["need"][:] = needs.transition(rng.random(len(v["need"])), v["need"], v["sex"], v["age_m"], v["alive"],
+                                        self.tables.up, self.tables.down)
+
+    def _households(self, ctx: CouncilMonth) -> None:
+        """Unpaid care available from partners (lost at widowhood) and other carers."""
+        ctx.informal = self._informal(ctx.c, ctx.v)
+
+    def _informal(self, c: int, v: dict) -> np.ndarray:
+        ic = self.scenario.informal_care
+        return households.informal_hours(v["partner"], self.population.blocks[c].start, v["need"], v["setting"],
+                                         v["alive"], v["other_carer"], ic.partner_hours_per_week,
+                                         ic.partner_max_need, ic.other_carer_hours_per_week)
+
+    def _council(self, ctx: CouncilMonth) -> None:
+        """The council: reablement, package reviews, requests, means test, admissions, payments."""
+        ctx.flows = self.councils[ctx.c].step_month(ctx.v, ctx.informal, ctx.t, ctx.month)
+
+    def _care_market(self, ctx: CouncilMonth) -> None:
+        """Care home beds recounted after deaths and admissions."""
+        self.markets[ctx.c].count_occupied(ctx.v["setting"], ctx.v["alive"])
+
+    def _record(self, ctx: CouncilMonth) -> None:
+        """Stocks at the end of the month and the month's flows, by council."""
+        self.recorder.record(ctx.t, ctx.c, ctx.v, ctx.informal, self.councils[ctx.c].hours_needed, ctx.flows,
+                             ctx.died, ctx.n_entrants, self.markets[ctx.c].beds, self.councils[ctx.c])
+
+    # ------------------------------------------------------------------ running
+    def run(self, progress: bool = False) -> xr.Dataset:
+        """Run every remaining month and return the results."""
+        from tqdm.auto import tqdm
+
+        for _ in tqdm(range(self.t, self.n_steps), desc=self.scenario.name, unit="month",
+                      disable=None if progress else True):  # None: only on a terminal
+            self.step()
+        return self.dataset()
+
+    def dataset(self) -> xr.Dataset:
+        """Results so far as a Dataset in people and GBP (base-year prices)."""
+        times = pd.date_range(f"{self.start_year}-{self.start_month:02d}-01", periods=self.n_steps, freq="MS")
+        sc = self.scenario
+        attrs = {
+            "title": f"caresim results: {sc.name}",
+            "scenario_name": sc.name,
+            "scenario_yaml": sc.to_yaml(),
+            "seed": sc.run.seed,
+            "replicate": self.replicate,
+            "scale": sc.run.scale,
+            "prices": "GBP at 2019/20 prices (constant, base year of the shipped data)",
+            "financial_year_start_month": 4,
+            "caresim_version": __version__,
+            "agents_bytes_per_person": sum(dt.itemsize for dt, _ in COLUMNS.values()),
+        }
+        return self.recorder.to_dataset(times, self.codes, self.names, sc.run.scale, attrs)
+
+
+def run(scenario: Scenario, progress: bool = False, replicate: int = 0) -> xr.Dataset:
+    """Run a scenario and return its results as an ``xarray.Dataset``."""
+    return CareModel(scenario, replicate=replicate).run(progress=progress)

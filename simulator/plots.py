@@ -1,0 +1,76 @@
+"""Figures from a results Dataset (Matplotlib; Okabe-Ito colours, readable in greyscale print)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from .report import financial_year  # noqa: E402
+
+#: Okabe & Ito (2008) colour-blind safe palette
+PALETTE = {"home_care": "#0072B2", "reablement": "#009E73", "residential": "#E69F00", "nursing": "#D55E00",
+           "waiting": "#CC79A7", "unmet": "#000000", "beds": "#999999", "budget": "#000000"}
+SERVICE_LABELS = {"home_care": "Home care", "reablement": "Reablement", "residential": "Residential care",
+                  "nursing": "Nursing care"}
+
+
+def _annual_spend(ds: xr.Dataset) -> pd.DataFrame:
+    fy = xr.DataArray(financial_year(pd.DatetimeIndex(ds.time.values)), dims="time", name="fy")
+    spend = ds.council_spend.sum("council").groupby(fy).sum() / 1e9
+    return spend.to_pandas()
+
+
+def headline_figure(ds: xr.Dataset) -> plt.Figure:
+    """Four panels: service use, council spend by service, waiting and unmet need, care home beds."""
+    tot = ds.sum("council")
+    time = pd.DatetimeIndex(ds.time.values)
+    fig, ax = plt.subplots(2, 2, figsize=(11, 7.5), constrained_layout=True)
+    fig.suptitle(f"{ds.attrs.get('scenario_name', '')}: adult social care, {ds.council.size} council(s)")
+
+    clients = tot.clients.sum("funder") / 1e3
+    services = list(ds.service.values)
+    ax[0, 0].stackplot(time, *[clients.sel(service=s) for s in services],
+                       labels=[SERVICE_LABELS[s] for s in services], colors=[PALETTE[s] for s in services])
+    ax[0, 0].set(title="People receiving each service", ylabel="thousand people")
+    ax[0, 0].legend(loc="upper left", fontsize=8)
+
+    spend = _annual_spend(ds)
+    bottom = 0
+    for s in services:
+        ax[0, 1].bar(spend.index, spend[s], bottom=bottom, color=PALETTE[s], label=SERVICE_LABELS[s])
+        bottom = bottom + spend[s]
+    budget = tot.budget.groupby(xr.DataArray(financial_year(time), dims="time")).first() / 1e9
+    ax[0, 1].plot(list(spend.index), budget.values, color=PALETTE["budget"],
+                  marker="_", linestyle="none", markersize=14, label="Budget")
+    ax[0, 1].set(title="Council spend by financial year (2019/20 prices)", ylabel="GBP bn")
+    ax[0, 1].tick_params(axis="x", labelrotation=90, labelsize=7)
+    ax[0, 1].legend(loc="upper left", fontsize=8)
+
+    ax[1, 0].plot(time, tot.waiting / 1e3, color=PALETTE["waiting"], label="Eligible, waiting")
+    ax[1, 0].plot(time, tot.unmet_need.sum("age_band") / 1e3, color=PALETTE["unmet"], linestyle="--",
+                  label="Unmet need (level 2+)")
+    ax[1, 0].set(title="Waiting and unmet need", ylabel="thousand people")
+    ax[1, 0].legend(loc="upper left", fontsize=8)
+
+    for k, style in (("residential", "-"), ("nursing", "--")):
+        ax[1, 1].plot(time, tot.beds.sel(care_home=k) / 1e3, color=PALETTE["beds"], linestyle=style,
+                      label=f"{k.capitalize()} beds")
+        ax[1, 1].plot(time, tot.occupied_beds.sel(care_home=k) / 1e3, color=PALETTE[k], linestyle=style,
+                      label=f"{k.capitalize()} occupied")
+    ax[1, 1].set(title="Care home beds", ylabel="thousand beds")
+    ax[1, 1].legend(loc="lower left", fontsize=8)
+    for a in ax.flat:
+        a.grid(alpha=0.3)
+        a.set_ylim(bottom=0)
+    return fig
+
+
+def save(fig: plt.Figure, path: str | Path) -> None:
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

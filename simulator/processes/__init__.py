@@ -1,0 +1,1 @@
+"""Person-level processes: pure functions over population columns, one module per process."""

@@ -1,0 +1,41 @@
+"""Demography: ageing, deaths (life table x need hazard ratio), widowhood and new adults."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..population import NO_PARTNER
+
+MAX_AGE_MONTHS = 110 * 12 + 11
+
+
+def age_one_month(age_m: np.ndarray, alive: np.ndarray) -> None:
+    """Everyone alive gets a month older (capped at 110 years 11 months)."""
+    np.add(age_m, alive & (age_m < MAX_AGE_MONTHS), out=age_m, casting="unsafe")
+
+
+def draw_deaths(u: np.ndarray, death_prob: np.ndarray, sex: np.ndarray, age_m: np.ndarray,
+                need: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    """Boolean mask of people who die this month; ``death_prob`` is indexed [sex, age, need]."""
+    p = death_prob[sex, np.minimum(age_m // 12, death_prob.shape[1] - 1), need]
+    return alive & (u < p)
+
+
+def widow(partner: np.ndarray, died: np.ndarray, offset: int) -> int:
+    """Unlink the partners of people who died; returns how many were widowed.
+
+    ``partner`` holds global rows; ``offset`` is the global row of this slice's first element.
+    """
+    rows = np.flatnonzero(died)
+    partners = partner[rows]
+    linked = partners >= 0
+    local = partners[linked] - offset
+    partner[local] = NO_PARTNER
+    partner[rows] = NO_PARTNER
+    return int(linked.sum())
+
+
+def entrants_this_month(cohort_size: float, scale: float, rng: np.random.Generator) -> int:
+    """Agents turning 18 this month: a twelfth of the year's cohort, stochastically rounded."""
+    x = cohort_size / 12.0 / scale
+    return int(np.floor(x) + (rng.random() < x - np.floor(x)))

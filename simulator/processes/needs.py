@@ -1,0 +1,19 @@
+"""Need dynamics: monthly moves of one need level up or down by sex and age."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def transition(u: np.ndarray, need: np.ndarray, sex: np.ndarray, age_m: np.ndarray, alive: np.ndarray,
+               up: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """New need levels: up one with P = up[sex, age, need], else down one with P = down[need-1].
+
+    One uniform ``u`` per person decides both, so the moves are exclusive.
+    """
+    age = np.minimum(age_m // 12, up.shape[1] - 1)
+    level = need.astype(np.intp)
+    p_up = np.where(level < 4, up[sex, age, np.minimum(level, 3)], 0.0)
+    p_down = np.where(level > 0, down[np.maximum(level - 1, 0)], 0.0)
+    step = (u < p_up).astype(np.int8) - ((u >= p_up) & (u < p_up + p_down)).astype(np.int8)
+    return np.where(alive, need + step, need).astype(np.uint8)

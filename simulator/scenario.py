@@ -1,0 +1,354 @@
+"""Scenarios: YAML -> validated :class:`Scenario`.
+
+A scenario file sets any parameter by its path (``council: {eligibility_threshold: 2}``) on top of
+its parent (``extends: baseline.yaml``) and, at the bottom of the chain, the shipped defaults in
+``simulator/data/parameters.yaml``. Unknown keys, wrong types and out-of-range values raise
+:class:`ScenarioError` with one line naming the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import data
+
+NeedLevel = Annotated[int, Field(ge=0, le=4)]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Probability = Share
+NonNegative = Annotated[float, Field(ge=0.0)]
+Money = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Growth = Annotated[float, Field(ge=-0.5, le=0.5)]
+
+OLD_AGE_BANDS = ("65-69", "70-74", "75-79", "80-84", "85+")
+WORKING_AGE_BANDS = ("18-29", "30-44", "45-54", "55-64")
+HOUSEHOLD_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75-84", "85+")
+MAX_SCENARIO_BYTES = 1_000_000
+MAX_EXTENDS_DEPTH = 16
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; the message is one line: file, key, what was expected."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class BySex(_Strict):
+    male: Share
+    female: Share
+
+
+def _banded(bands: tuple[str, ...]):
+    """A validator that the mapping has exactly the given age bands as keys."""
+
+    def check(value: dict) -> dict:
+        missing = [b for b in bands if b not in value]
+        extra = [b for b in value if b not in bands]
+        if missing or extra:
+            raise ValueError(f"expected age bands {list(bands)}; missing {missing}, unknown {extra}")
+        return value
+
+    return check
+
+
+class Run(_Strict):
+    start: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    years: Annotated[int, Field(ge=1, le=100)]
+    seed: Annotated[int, Field(ge=0, lt=2**63)]
+    scale: Annotated[float, Field(ge=1.0, le=1e6)]
+
+    @property
+    def months(self) -> int:
+        return 12 * self.years
+
+
+class Geography(_Strict):
+    councils: Annotated[list[str], Field(min_length=1)]
+
+    @field_validator("councils")
+    @classmethod
+    def _known(cls, codes: list[str]) -> list[str]:
+        known = data.council_codes()
+        bad = [c for c in codes if c != "ENGLAND" and c not in known]
+        if bad:
+            raise ValueError(f"unknown council code(s) {bad}; expected ENGLAND or codes in councils_mid2019.csv")
+        if len(set(codes)) != len(codes):
+            raise ValueError("a council is listed twice")
+        if "ENGLAND" in codes and len(codes) > 1:
+            raise ValueError("ENGLAND is all councils as one; do not combine it with others")
+        return codes
+
+
+class Demography(_Strict):
+    mortality_hazard_ratio_by_need: Annotated[list[Annotated[float, Field(gt=0, le=50)]], Field(min_length=5, max_length=5)]
+    mortality_improvement_per_year: Annotated[float, Field(ge=-0.1, le=0.1)]
+    entrants: bool
+
+
+class Needs(_Strict):
+    adl_prevalence_65plus: dict[str, BySex]
+    adl_prevalence_18_64: dict[str, BySex]
+    iadl_only_ratio: Annotated[float, Field(ge=0, le=2)]
+    severity_split: Annotated[list[Share], Field(min_length=3, max_length=3)]
+    monthly_recovery: Annotated[list[Annotated[float, Field(ge=0, le=0.2)]], Field(min_length=4, max_length=4)]
+
+    _old = field_validator("adl_prevalence_65plus")(_banded(OLD_AGE_BANDS))
+    _young = field_validator("adl_prevalence_18_64")(_banded(WORKING_AGE_BANDS))
+
+    @field_validator("severity_split")
+    @classmethod
+    def _sums_to_one(cls, v: list[float]) -> list[float]:
+        if abs(sum(v) - 1.0) > 1e-6:
+            raise ValueError(f"expected shares summing to 1, got {sum(v):.4f}")
+        return v
+
+
+class InformalCare(_Strict):
+    partner_hours_per_week: Annotated[float, Field(ge=0, le=168)]
+    partner_max_need: NeedLevel
+    other_carer_share: Share
+    other_carer_hours_per_week: Annotated[float, Field(ge=0, le=168)]
+
+
+class Households(_Strict):
+    partnered_share: dict[str, BySex]
+    partner_age_gap_years: Annotated[float, Field(ge=-20, le=20)]
+
+    _bands = field_validator("partnered_share")(_banded(HOUSEHOLD_BANDS))
+
+
+class Wealth(_Strict):
+    homeowner_share_65plus: Share
+    homeowner_share_18_64: Share
+    house_value_median_gbp: Money
+    house_value_sigma: Annotated[float, Field(ge=0, le=5)]
+    savings_median_gbp: dict[Literal["18-64", "65+"], Money]
+    savings_sigma: Annotated[float, Field(ge=0, le=5)]
+
+
+class Presentation(_Strict):
+    with_informal_care: Probability
+    without_informal_care: Probability
+
+
+class UnitCosts(_Strict):
+    home_care_per_hour: Money
+    residential_per_week_65plus: Money
+    nursing_per_week_65plus: Money
+    residential_per_week_18_64: Money
+    nursing_per_week_18_64: Money
+    reablement_per_episode: Money
+
+
+class CouncilPolicy(_Strict):
+    eligibility_threshold: Annotated[int, Field(ge=1, le=4)]
+    upper_capital_limit_gbp: Money
+    lower_capital_limit_gbp: Money
+    tariff_income_per_250_gbp: Money
+    care_home_income_contribution_gbp_per_week: Money
+    presentation_per_month: Presentation
+    initial_known_share: Share
+    home_care_hours_by_need: Annotated[list[Annotated[float, Field(ge=0, le=168)]], Field(min_length=5, max_length=5)]
+    max_home_care_hours: Annotated[float, Field(ge=0, le=168)]
+    max_home_care_hours_18_64: Annotated[float, Field(ge=0, le=168)]
+    nursing_share_of_placements: Share
+    reablement_first: bool
+    reablement_max_need: NeedLevel
+    reablement_mean_months: Annotated[float, Field(ge=1.0, le=12.0)]
+    reablement_success_share: Share
+    reablement_slots_per_100k_adults: NonNegative
+    unit_costs_gbp: UnitCosts
+    self_funder_fee_premium: Annotated[float, Field(ge=0, le=5)]
+
+    @model_validator(mode="after")
+    def _limits_ordered(self) -> "CouncilPolicy":
+        if self.lower_capital_limit_gbp > self.upper_capital_limit_gbp:
+            raise ValueError(
+                f"lower_capital_limit_gbp ({self.lower_capital_limit_gbp:g}) must not exceed "
+                f"upper_capital_limit_gbp ({self.upper_capital_limit_gbp:g})"
+            )
+        return self
+
+
+class Finance(_Strict):
+    england_budget_gbp: Money
+    real_budget_growth_per_year: Growth
+    real_unit_cost_growth_per_year: Growth
+    opening_reserves_share: Annotated[float, Field(ge=0, le=10)]
+    reserve_draw_limit: Share
+
+
+class CareHomes(_Strict):
+    beds_england: dict[Literal["residential", "nursing"], Annotated[int, Field(ge=0)]]
+
+
+class Scenario(_Strict):
+    """A fully resolved, validated scenario: everything a run needs, nothing read from disk later."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: str = ""
+    source_file: str | None = None
+    run: Run
+    geography: Geography
+    demography: Demography
+    needs: Needs
+    informal_care: InformalCare
+    households: Households
+    wealth: Wealth
+    council: CouncilPolicy
+    finance: Finance
+    care_homes: CareHomes
+
+    def with_updates(self, updates: dict[str, Any]) -> "Scenario":
+        """A copy with parameters changed by dotted path, e.g. ``{"council.eligibility_threshold": 2}``."""
+        tree = self.model_dump()
+        for path, value in updates.items():
+            _set_path(tree, path, value)
+        return validate(tree, self.source_file or "<updates>")
+
+    def to_yaml(self) -> str:
+        """The resolved scenario as YAML (what was run, every parameter explicit)."""
+        return yaml.safe_dump(self.model_dump(), sort_keys=False, allow_unicode=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# loading
+
+
+def _set_path(tree: dict, path: str, value: Any) -> None:
+    keys = path.split(".")
+    node = tree
+    for k in keys[:-1]:
+        if not isinstance(node.get(k), dict):
+            raise ScenarioError(f"<updates>: {path}: no such parameter group '{k}'")
+        node = node[k]
+    if keys[-1] not in node:
+        raise ScenarioError(f"<updates>: {path}: no such parameter")
+    node[keys[-1]] = value
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``: mappings merge key by key, anything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror or exc})") from None
+    if not path.is_file():
+        raise ScenarioError(f"{path}: not a file; expected a scenario YAML file")
+    if size > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"{path}: file is {size:,} bytes; a scenario must be under {MAX_SCENARIO_BYTES:,}")
+    try:
+        text = path.read_text(encoding="utf-8")
+        doc = data.load_yaml(text)
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not UTF-8 text; expected a scenario YAML file") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{path}: malformed YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: YAML nested too deeply") from None
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise ScenarioError(f"{path}: expected a mapping of keys to values at the top level, got {type(doc).__name__}")
+    return doc
+
+
+def _resolve_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """The scenario at ``path`` merged over its ``extends:`` ancestors (not yet over the defaults)."""
+    path = path.resolve()
+    if path in seen:
+        cycle = " -> ".join(p.name for p in (*seen, path))
+        raise ScenarioError(f"{seen[-1]}: extends: cycle {cycle}")
+    if len(seen) >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError(f"{path}: extends: chain deeper than {MAX_EXTENDS_DEPTH}")
+    doc = _read_yaml(path)
+    parent = doc.pop("extends", None)
+    if parent is None:
+        return doc
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError(f"{path}: extends: expected the path of a parent scenario file, got {parent!r}")
+    parent_path = (path.parent / parent).resolve()
+    base = _resolve_chain(parent_path, (*seen, path))
+    base.pop("name", None)
+    base.pop("description", None)
+    return deep_merge(base, doc)
+
+
+def _describe_error(err: dict) -> str:
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key"
+    if kind == "missing":
+        return f"{loc}: required key is missing"
+    got = err.get("input")
+    got_text = repr(got)
+    if len(got_text) > 60:
+        got_text = got_text[:57] + "..."
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    return f"{loc}: {msg[0].lower() + msg[1:]} (got {got_text})"
+
+
+def validate(tree: dict, source: str) -> Scenario:
+    """Validate a merged scenario tree; the first problem becomes a one-line :class:`ScenarioError`."""
+    try:
+        return Scenario.model_validate(tree)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ScenarioError(f"{source}: {_describe_error(errors[0])}{more}") from None
+
+
+def load_scenario(path: str | Path, **updates: Any) -> Scenario:
+    """Load, merge (defaults <- extends chain <- file) and validate the scenario at ``path``.
+
+    Keyword ``updates`` change parameters by dotted path written with ``__``, e.g.
+    ``load_scenario(p, council__eligibility_threshold=2)``.
+    """
+    path = Path(path)
+    tree = _resolve_chain(path)
+    tree.setdefault("name", path.stem)
+    tree = deep_merge(data.default_parameters(), tree)
+    tree["source_file"] = str(path)
+    scenario = validate(tree, str(path))
+    if updates:
+        scenario = scenario.with_updates({k.replace("__", "."): v for k, v in updates.items()})
+    return scenario
+
+
+def default_scenario(name: str = "defaults") -> Scenario:
+    """The shipped England defaults as a scenario (no file)."""
+    tree = data.default_parameters()
+    tree["name"] = name
+    return validate(tree, "<defaults>")
+
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def start_year_month(run: Run) -> tuple[int, int]:
+    """(year, month) of the first simulated month."""
+    y, m = _MONTH.match(run.start).groups()
+    return int(y), int(m)

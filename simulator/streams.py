@@ -1,0 +1,26 @@
+"""Random streams: one ``numpy.random.Generator`` per purpose, keyed, never shared.
+
+A stream is keyed by (replicate, council, process), not by worker or call order, so a council's
+draws are the same whichever worker runs it, and scenarios with the same seed share streams
+(common random numbers).
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+#: process -> key. Append new processes; never renumber (it would change every result).
+PROCESSES = {"synthesis": 1, "demography": 2, "needs": 3, "council": 4, "entrants": 5, "model": 6}
+
+
+def council_key(code: str) -> int:
+    """A stable integer for a council code (CRC-32), independent of the council's position in a run."""
+    return zlib.crc32(code.encode("ascii"))
+
+
+def stream(seed: int, replicate: int, council: str, process: str) -> np.random.Generator:
+    """The generator for one purpose of one council in one replicate."""
+    ss = np.random.SeedSequence(seed, spawn_key=(replicate, council_key(council), PROCESSES[process]))
+    return np.random.Generator(np.random.PCG64(ss))

@@ -1,0 +1,306 @@
+"""Scenario files: defaults, validation errors (one line naming file and key), extends, updates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+import simulator
+from simulator import data
+from simulator.scenario import MAX_EXTENDS_DEPTH, ScenarioError, deep_merge, load_scenario
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load_error(path: Path) -> str:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert "\n" not in message  # one line
+    assert str(path) in message or path.name in message  # names the file
+    return message
+
+
+# ----------------------------------------------------------------------------------------------
+# defaults
+
+
+def test_defaults_validate_and_match_parameter_file():
+    sc = simulator.default_scenario()
+    assert sc.name == "defaults"
+    values = data.default_parameters()
+    assert sc.council.eligibility_threshold == values["council"]["eligibility_threshold"] == 3
+    assert sc.finance.england_budget_gbp == float(values["finance"]["england_budget_gbp"]) == 16.0e9
+    assert sc.geography.councils == ["ENGLAND"]
+    assert sc.run.months == 12 * sc.run.years
+
+
+def test_parameter_file_values_have_schema_types_without_coercion():
+    """The shipped values must already be numbers, lists and booleans, not strings the schema coerces.
+
+    (PyYAML reads YAML 1.1, where ``16.0e9`` without a sign in the exponent is a string.)
+    """
+    tree = data.default_parameters()
+    tree["name"] = "strict"
+    simulator.Scenario.model_validate(tree, strict=True)
+    assert isinstance(tree["finance"]["england_budget_gbp"], float)
+
+
+def test_every_parameter_file_leaf_has_value_unit_source_status():
+    def leaves(node, path=()):
+        if isinstance(node, dict) and "value" in node:
+            yield path, node
+        else:
+            for k, v in node.items():
+                yield from leaves(v, (*path, k))
+
+    found = list(leaves(data.parameter_file()))
+    assert len(found) > 40
+    for path, leaf in found:
+        assert {"value", "unit", "source", "status"} <= set(leaf), path
+        assert leaf["status"] in {"V", "V2", "D", "A", "U"}, path
+
+
+def test_empty_file_is_the_defaults(tmp_path):
+    sc = load_scenario(write(tmp_path / "empty.yaml", ""))
+    assert sc.name == "empty"
+    assert sc.model_dump(exclude={"name", "source_file"}) == \
+        simulator.default_scenario().model_dump(exclude={"name", "source_file"})
+
+
+def test_to_yaml_round_trips(tmp_path):
+    sc = simulator.default_scenario().with_updates({"council.eligibility_threshold": 2})
+    tree = yaml.safe_load(sc.to_yaml())
+    tree.pop("source_file")
+    again = load_scenario(write(tmp_path / "again.yaml", yaml.safe_dump(tree)))
+    assert again.model_dump(exclude={"source_file"}) == sc.model_dump(exclude={"source_file"})
+
+
+def test_file_overrides_one_key(tmp_path):
+    sc = load_scenario(write(tmp_path / "s.yaml", "name: tight\ncouncil: {eligibility_threshold: 4}\n"))
+    assert sc.name == "tight"
+    assert sc.council.eligibility_threshold == 4
+    assert sc.council.upper_capital_limit_gbp == 23250  # sibling kept from defaults
+    assert sc.source_file == str(tmp_path / "s.yaml")
+
+
+# ----------------------------------------------------------------------------------------------
+# errors
+
+
+def test_unknown_key_names_file_and_dotted_key(tmp_path):
+    path = write(tmp_path / "typo.yaml", "council:\n  eligibilty_threshold: 2\n")
+    msg = load_error(path)
+    assert str(path) in msg
+    assert "council.eligibilty_threshold" in msg
+    assert "unknown key" in msg
+
+
+def test_unknown_top_level_key(tmp_path):
+    msg = load_error(write(tmp_path / "top.yaml", "fiannce: {england_budget_gbp: 1}\n"))
+    assert "fiannce" in msg and "unknown key" in msg
+
+
+def test_wrong_type_names_key(tmp_path):
+    path = write(tmp_path / "type.yaml", "run: {years: many}\n")
+    msg = load_error(path)
+    assert str(path) in msg and "run.years" in msg and "'many'" in msg
+
+
+def test_boolean_is_not_a_need_level(tmp_path):
+    """``yes``/``true`` where an integer need level is expected is a wrong type, not level 1."""
+    path = write(tmp_path / "bool.yaml", "council: {eligibility_threshold: yes}\n")
+    msg = load_error(path)
+    assert "council.eligibility_threshold" in msg
+
+
+def test_wrong_type_nested_mapping(tmp_path):
+    msg = load_error(write(tmp_path / "t2.yaml", "council: {presentation_per_month: 0.5}\n"))
+    assert "council.presentation_per_month" in msg
+
+
+def test_negative_budget_out_of_range(tmp_path):
+    path = write(tmp_path / "neg.yaml", "finance: {england_budget_gbp: -1}\n")
+    msg = load_error(path)
+    assert str(path) in msg and "finance.england_budget_gbp" in msg and "-1" in msg
+
+
+@pytest.mark.parametrize("text,key", [
+    ("council: {eligibility_threshold: 5}\n", "council.eligibility_threshold"),
+    ("run: {scale: 0.5}\n", "run.scale"),
+    ("run: {start: 2019-13}\n", "run.start"),
+    ("needs: {severity_split: [0.5, 0.3, 0.3]}\n", "needs.severity_split"),
+    ("geography: {councils: [E99999999]}\n", "geography.councils"),
+    ("geography: {councils: [ENGLAND, E06000017]}\n", "geography.councils"),
+    ("finance: {england_budget_gbp: .inf}\n", "finance.england_budget_gbp"),
+    ("demography: {mortality_hazard_ratio_by_need: [1, 2]}\n", "demography.mortality_hazard_ratio_by_need"),
+])
+def test_out_of_range_values(tmp_path, text, key):
+    assert key in load_error(write(tmp_path / "bad.yaml", text))
+
+
+def test_malformed_yaml_names_line(tmp_path):
+    path = write(tmp_path / "broken.yaml", "name: x\ncouncil:\n  eligibility_threshold: [2\nfinance: {}\n")
+    msg = load_error(path)
+    assert str(path) in msg and "malformed YAML" in msg
+    assert "line 4" in msg or "line 3" in msg
+
+
+def test_malformed_yaml_tab_indent_line(tmp_path):
+    path = write(tmp_path / "tabs.yaml", "council:\n\teligibility_threshold: 2\n")
+    msg = load_error(path)
+    assert "line 2" in msg
+
+
+def test_top_level_not_a_mapping(tmp_path):
+    assert "mapping" in load_error(write(tmp_path / "list.yaml", "- a\n- b\n"))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ScenarioError, match="nope.yaml"):
+        load_scenario(tmp_path / "nope.yaml")
+
+
+def test_lower_capital_limit_above_upper_rejected(tmp_path):
+    path = write(tmp_path / "limits.yaml", "council: {lower_capital_limit_gbp: 30000, upper_capital_limit_gbp: 20000}\n")
+    msg = load_error(path)
+    assert "lower_capital_limit_gbp" in msg and "upper_capital_limit_gbp" in msg
+    with pytest.raises(ScenarioError):
+        simulator.default_scenario().with_updates({"council.lower_capital_limit_gbp": 23251})
+    ok = simulator.default_scenario().with_updates({"council.lower_capital_limit_gbp": 23250})
+    assert ok.council.lower_capital_limit_gbp == ok.council.upper_capital_limit_gbp
+
+
+def test_error_reports_first_problem_and_count(tmp_path):
+    msg = load_error(write(tmp_path / "two.yaml", "run: {years: 0, seed: -1}\n"))
+    assert "run.years" in msg and "1 more problem" in msg
+
+
+# ----------------------------------------------------------------------------------------------
+# extends
+
+
+def test_extends_deep_merge(tmp_path):
+    write(tmp_path / "parent.yaml", "name: parent\ndescription: the parent\n"
+          "council:\n  eligibility_threshold: 2\n  max_home_care_hours: 15\n"
+          "  unit_costs_gbp: {home_care_per_hour: 21.0, reablement_per_episode: 1000}\n"
+          "finance: {real_budget_growth_per_year: 0.02}\n")
+    child = write(tmp_path / "child.yaml", "extends: parent.yaml\n"
+                  "council:\n  eligibility_threshold: 4\n  unit_costs_gbp: {home_care_per_hour: 25.0}\n")
+    sc = load_scenario(child)
+    assert sc.council.eligibility_threshold == 4  # child overrides
+    assert sc.council.max_home_care_hours == 15  # parent's sibling kept
+    assert sc.council.unit_costs_gbp.home_care_per_hour == 25.0  # nested override
+    assert sc.council.unit_costs_gbp.reablement_per_episode == 1000  # nested sibling from parent
+    assert sc.council.unit_costs_gbp.nursing_per_week_65plus == 643.0  # nested sibling from defaults
+    assert sc.finance.real_budget_growth_per_year == 0.02
+    assert sc.finance.england_budget_gbp == 16.0e9
+    assert sc.name == "child"  # the parent's name and description are not inherited
+    assert sc.description == ""
+
+
+def test_extends_chain_of_three_in_subdirectory(tmp_path):
+    (tmp_path / "base").mkdir()
+    write(tmp_path / "base" / "grand.yaml", "run: {years: 3, scale: 50}\n")
+    write(tmp_path / "base" / "parent.yaml", "extends: grand.yaml\nrun: {years: 4}\n")
+    sc = load_scenario(write(tmp_path / "kid.yaml", "extends: base/parent.yaml\nrun: {seed: 9}\n"))
+    assert (sc.run.years, sc.run.scale, sc.run.seed) == (4, 50, 9)
+
+
+def test_extends_lists_replace_not_merge(tmp_path):
+    write(tmp_path / "p.yaml", "geography: {councils: [E06000017, E06000053]}\n")
+    sc = load_scenario(write(tmp_path / "c.yaml", "extends: p.yaml\ngeography: {councils: [E10000012]}\n"))
+    assert sc.geography.councils == ["E10000012"]
+
+
+def test_extends_cycle_detected(tmp_path):
+    write(tmp_path / "a.yaml", "extends: b.yaml\n")
+    write(tmp_path / "b.yaml", "extends: a.yaml\n")
+    with pytest.raises(ScenarioError, match="cycle") as info:
+        load_scenario(tmp_path / "a.yaml")
+    assert "a.yaml" in str(info.value) and "b.yaml" in str(info.value)
+
+
+def test_extends_self_cycle_detected(tmp_path):
+    with pytest.raises(ScenarioError, match="cycle"):
+        load_scenario(write(tmp_path / "me.yaml", "extends: me.yaml\n"))
+
+
+def test_extends_too_deep(tmp_path):
+    for i in range(MAX_EXTENDS_DEPTH + 2):
+        write(tmp_path / f"s{i}.yaml", f"extends: s{i + 1}.yaml\n" if i <= MAX_EXTENDS_DEPTH else "")
+    with pytest.raises(ScenarioError, match="deeper"):
+        load_scenario(tmp_path / "s0.yaml")
+
+
+def test_extends_missing_parent_and_bad_value(tmp_path):
+    with pytest.raises(ScenarioError, match="ghost.yaml"):
+        load_scenario(write(tmp_path / "orphan.yaml", "extends: ghost.yaml\n"))
+    with pytest.raises(ScenarioError, match="extends"):
+        load_scenario(write(tmp_path / "num.yaml", "extends: 3\n"))
+
+
+def test_error_in_parent_is_reported(tmp_path):
+    write(tmp_path / "par.yaml", "council: {eligibilty_threshold: 2}\n")
+    child = write(tmp_path / "kid.yaml", "extends: par.yaml\n")
+    with pytest.raises(ScenarioError, match="council.eligibilty_threshold"):
+        load_scenario(child)
+
+
+def test_deep_merge_does_not_mutate_inputs():
+    base = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+    over = {"a": {"b": 2}}
+    out = deep_merge(base, over)
+    assert out == {"a": {"b": 2, "c": [1, 2]}, "d": 1}
+    assert base == {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+    out["a"]["c"].append(3)
+    assert base["a"]["c"] == [1, 2]
+
+
+# ----------------------------------------------------------------------------------------------
+# with_updates
+
+
+def test_with_updates_changes_copy_only():
+    sc = simulator.default_scenario()
+    new = sc.with_updates({"council.eligibility_threshold": 2, "run.years": 5,
+                           "council.unit_costs_gbp.home_care_per_hour": 30.0})
+    assert (new.council.eligibility_threshold, new.run.years) == (2, 5)
+    assert new.council.unit_costs_gbp.home_care_per_hour == 30.0
+    assert new.council.unit_costs_gbp.reablement_per_episode == sc.council.unit_costs_gbp.reablement_per_episode
+    assert (sc.council.eligibility_threshold, sc.run.years) == (3, 20)  # original unchanged
+    assert new.with_updates({}) == new
+
+
+@pytest.mark.parametrize("path", ["council.eligibilty_threshold", "counsil.eligibility_threshold",
+                                  "council.unit_costs_gbp.per_hour", "run.years.extra"])
+def test_with_updates_rejects_unknown_paths(path):
+    with pytest.raises(ScenarioError) as info:
+        simulator.default_scenario().with_updates({path: 1})
+    assert path in str(info.value)
+
+
+def test_with_updates_validates_values():
+    with pytest.raises(ScenarioError, match="finance.england_budget_gbp"):
+        simulator.default_scenario().with_updates({"finance.england_budget_gbp": -1})
+    with pytest.raises(ScenarioError, match="run.years"):
+        simulator.default_scenario().with_updates({"run.years": "ten"})
+
+
+def test_load_scenario_keyword_updates(tmp_path):
+    sc = load_scenario(write(tmp_path / "k.yaml", "run: {years: 3}\n"), council__eligibility_threshold=2)
+    assert sc.council.eligibility_threshold == 2 and sc.run.years == 3
+    with pytest.raises(ScenarioError):
+        load_scenario(tmp_path / "k.yaml", council__no_such_thing=2)
+
+
+def test_scenario_is_frozen():
+    sc = simulator.default_scenario()
+    with pytest.raises(Exception):
+        sc.run.years = 3  # type: ignore[misc]
+    assert sc.run.years == 20
