@@ -31,11 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace a non-empty results folder")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--no-figure", action="store_true", help="skip the figure")
-    run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     val = sub.add_parser("validate", help="check a scenario and print it fully resolved")
     val.add_argument("scenario", type=Path, help="scenario YAML file")
-    val.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    val.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
 
 

@@ -27,7 +27,7 @@ BED_KINDS = ("residential", "nursing")
 VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "people": (("age_band", "sex", "need"), "people", "Adults by age band, sex and care need level", "stock", True),
     "clients": (("service", "funder"), "people", "People receiving each service, by who pays", "stock", True),
-    "waiting": ((), "people", "Eligible people waiting for a service (assessed, not yet provided)", "stock", True),
+    "waiting": ((), "people", "Eligible people at home waiting for a first service (not home care clients waiting for a care home)", "stock", True),
     "unmet_need": (("age_band",), "people",
                    "People with need level 2+ whose care hours are not met by formal and unpaid care", "stock", True),
     "unmet_hours": ((), "hours/week", "Care hours needed but not provided, per week", "stock", True),
@@ -35,7 +35,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "beds": (("care_home",), "beds", "Registered care home beds", "stock", True),
     "occupied_beds": (("care_home",), "beds", "Occupied care home beds", "stock", True),
     "budget": ((), "GBP/year", "Council's annual budget for adult social care in force (base-year prices)", "stock", False),
-    "reserves": ((), "GBP", "Council's social care reserves (negative: deficit)", "stock", False),
+    "reserves": ((), "GBP", "Council's social care reserves at the end of the month, after any year-end outturn",
+                 "stock", False),
     "deaths": (("age_band",), "people/month", "Deaths", "flow", True),
     "entrants": ((), "people/month", "Young people turning 18", "flow", True),
     "presentations": ((), "people/month", "New requests for support from eligible people", "flow", True),
@@ -46,6 +47,7 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "council_spend": (("service",), "GBP/month", "Council gross current spend by service (base-year prices)", "flow", False),
     "self_funder_spend": (("service",), "GBP/month", "Self-funders' spend on care by service (base-year prices)", "flow", False),
     "charges": ((), "GBP/month", "Client contributions to council-funded care (base-year prices)", "flow", False),
+    "outturn": ((), "GBP/month", "Year-end outturn (budget less spend) booked to reserves in March", "flow", False),
 }
 
 DIM_SIZES = {"age_band": len(AGE_BANDS), "sex": 2, "need": 5, "service": len(SERVICES), "funder": 2, "care_home": 2}
@@ -110,6 +112,7 @@ class Recorder:
         d["council_spend"][t, c] = flows.spend
         d["self_funder_spend"][t, c] = flows.self_funder_spend
         d["charges"][t, c] = flows.charges
+        d["outturn"][t, c] = flows.outturn
 
     def to_dataset(self, times: pd.DatetimeIndex, codes: list[str], names: list[str], scale: float,
                    attrs: dict) -> xr.Dataset:

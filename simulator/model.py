@@ -127,12 +127,21 @@ class CareModel(mesa.Model):
     def calendar_month(self, t: int) -> int:
         return (self.start_month - 1 + t) % 12 + 1
 
+    def financial_years_elapsed(self, t: int) -> int:
+        """Whole financial years (April-March) between the start's financial year and step ``t``'s."""
+        return ((self.start_month - 4) % 12 + t) // 12
+
+    def cohort_index(self, t: int) -> int:
+        """Which entrant cohort turns 18 at step ``t``: the financial year's starting calendar year less
+        the start year (cohort 0, aged 17 in the base data, also covers a January-March start)."""
+        return max((t + self.start_month - 4) // 12, 0)
+
     def step(self) -> None:
         t = self.t
         month = self.calendar_month(t)
         if month == 4 and t > 0:
             for council in self.councils:
-                council.start_financial_year((t + self.start_month - 4) // 12)
+                council.open_year(self.financial_years_elapsed(t))
         for c in range(len(self.codes)):
             ctx = CouncilMonth(c, t, month, self.population.view(c))
             for _name, fn in self.step_order():
@@ -144,6 +153,7 @@ class CareModel(mesa.Model):
         sc, v, c = self.scenario, ctx.v, ctx.c
         rng = self._rng[(c, "demography")]
         demography.age_one_month(v["age_m"], v["alive"])
+        demography.count_month_in_state(v["months_in_state"], v["alive"])
         years = ctx.t / 12.0
         p = self.tables.death_probability((1.0 - sc.demography.mortality_improvement_per_year) ** years)
         ctx.died = demography.draw_deaths(rng.random(len(v["age_m"])), p, v["sex"], v["age_m"], v["need"], v["alive"])
@@ -151,7 +161,7 @@ class CareModel(mesa.Model):
         demography.widow(v["partner"], ctx.died, self.population.blocks[c].start)
         if sc.demography.entrants:
             rng_e = self._rng[(c, "entrants")]
-            cohort = self.cohorts[c][(ctx.t + self.start_month - 4) // 12 if ctx.t else 0]
+            cohort = self.cohorts[c][self.cohort_index(ctx.t)]
             n = demography.entrants_this_month(cohort, sc.run.scale, rng_e)
             if n:
                 sex = (rng_e.random(n) < data.female_share()[18]).astype(np.uint8)
@@ -179,8 +189,12 @@ class CareModel(mesa.Model):
                                          ic.partner_max_need, ic.other_carer_hours_per_week)
 
     def _council(self, ctx: CouncilMonth) -> None:
-        """The council: reablement, package reviews, requests, means test, admissions, payments."""
-        ctx.flows = self.councils[ctx.c].step_month(ctx.v, ctx.informal, ctx.t, ctx.month)
+        """The council: reablement, package reviews, requests, means test, admissions, payments; in March
+        the year's outturn goes to reserves (next year's budget opens in April)."""
+        council = self.councils[ctx.c]
+        ctx.flows = council.step_month(ctx.v, ctx.informal, ctx.t, ctx.month)
+        if ctx.month == 3:
+            ctx.flows.outturn = council.close_year()
 
     def _care_market(self, ctx: CouncilMonth) -> None:
         """Care home beds recounted after deaths and admissions."""

@@ -20,6 +20,7 @@ from scipy.optimize import brentq, least_squares
 from scipy.special import expit, logit
 
 from . import data
+from .data.build import SEX_RATIO_AT_BIRTH
 from .scenario import OLD_AGE_BANDS, WORKING_AGE_BANDS, Scenario
 
 N_AGES = data.MAX_AGE + 1  # ages 0..110
@@ -37,40 +38,40 @@ def band_ages(label: str) -> tuple[int, int]:
 
 
 def england_weights() -> np.ndarray:
-    """England mid-2019 population by sex and single year of age 0..110, shape (2, 111).
-
-    The ONS 90+ group is spread over ages 90..110 in proportion to life-table survivors.
-    """
+    """England mid-2019 population by sex and single year of age 0..110, shape (2, 111)."""
     persons = data.council_table(["ENGLAND"])[data.age_columns()].to_numpy(float)[0]
     return split_by_sex(persons)
 
 
 def split_by_sex(persons_0_90: np.ndarray) -> np.ndarray:
-    """Persons by age 0..90 (90 = 90+) -> (2, 111) by sex and single age 0..110."""
+    """Persons by age 0..90 (90 = 90+) -> (2, 111) by sex and single age 0..110.
+
+    Under 90 the derived female share splits each age; the 90+ group is spread over ages 90..110 and
+    both sexes in proportion to life-table survivors from birth (as the female share is derived).
+    """
     fem = data.female_share()
     out = np.zeros((2, N_AGES))
     out[0, :90] = persons_0_90[:90] * (1 - fem[:90])
     out[1, :90] = persons_0_90[:90] * fem[:90]
-    old = persons_0_90[90]
-    survivors = _survivors_90plus()  # (2, 21), each sex's l_x over 90..110
-    share = np.array([1 - fem[90], fem[90]])
-    for s in range(2):
-        out[s, 90:] = old * share[s] * survivors[s] / survivors[s].sum()
+    survivors = _survivors_90plus()  # (2, 21): births-weighted l_x over ages 90..110, both sexes
+    out[:, 90:] = persons_0_90[90] * survivors / survivors.sum()
     return out
 
 
 @lru_cache(maxsize=1)
 def _survivors_90plus() -> np.ndarray:
     mx = data.mortality()
+    births = {"male": SEX_RATIO_AT_BIRTH, "female": 1.0}
     res = []
     for sex in SEXES:
-        m = mx[f"mx_{sex}"].to_numpy()[90:]
-        res.append(np.exp(-np.concatenate([[0.0], np.cumsum(m)[:-1]])))
+        lx = births[sex] * np.exp(-np.concatenate([[0.0], np.cumsum(mx[f"mx_{sex}"].to_numpy())[:-1]]))
+        res.append(lx[90:])
     return np.array(res)
 
 
 def _band_curve(bands: dict, sex: str, weights: np.ndarray) -> np.ndarray:
-    """Smooth single-age curve through banded shares whose weighted band means equal the bands."""
+    """Single-age curve through banded shares: logit-linear between band midpoints, then shifted within
+    each band so its population-weighted mean equals the band's figure (so it can step at band edges)."""
     labels = list(bands)
     spans = [band_ages(b) for b in labels]
     mids = np.array([(lo + min(hi, 92)) / 2 for lo, hi in spans])
@@ -154,9 +155,10 @@ def _cohort_year(m: np.ndarray, death: np.ndarray, up: np.ndarray, down: np.ndar
 def fit_upward_rates(prevalence: np.ndarray, death: np.ndarray, down: np.ndarray) -> np.ndarray:
     """Monthly upward transition probabilities (2, 111, 4) that keep a cohort on the target prevalence.
 
-    For each sex and age the four rates are solved (bounded least squares) so that a cohort starting at
-    the target mix for exact age ``a`` reaches it at ``a + 1`` after a year of deaths and moves; the
-    target at exact age ``a`` is the mean of the single-year targets either side.
+    A cohort starts at 18 on the single-year target mix and is carried forward: for each sex and age
+    the four rates are solved (bounded least squares) so that after a year of deaths and moves the
+    cohort reaches the target at exact age ``a + 1``, the mean of the single-year targets either side.
+    Where the target leaves no one at level 0 (the oldest ages) the rates sit at their bound.
     """
     up = np.zeros((2, N_AGES, 4))
     for s in range(2):

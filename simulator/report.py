@@ -73,6 +73,7 @@ def annual_summary(ds: xr.Dataset) -> pd.DataFrame:
         "Client charges (GBP m)": total(tot.charges) / 1e6,
         "Self-funder spend (GBP m)": total(tot.self_funder_spend.sum("service")) / 1e6,
         "Council budget (GBP m)": mean(tot.budget) / 1e6,
+        "Year-end outturn (GBP m)": total(tot.outturn) / 1e6,
         "Reserves at year end (GBP m)": tot.reserves.groupby(fy).last().sel(fy=whole) / 1e6,
         "Care home beds (beds)": mean(tot.beds.sum("care_home")),
         "Care home occupancy (%)": 100 * mean(tot.occupied_beds.sum("care_home")) / mean(tot.beds.sum("care_home")),

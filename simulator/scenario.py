@@ -37,7 +37,8 @@ class ScenarioError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    # strict: no silent coercion ("yes" is not need level 1, "5" is not 5 years); ints still pass as floats
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class BySex(_Strict):

@@ -159,15 +159,17 @@ def test_view_is_a_view():
 
 
 def test_model_blocks_have_room_for_the_runs_entrants(rutland_scenario):
-    """A run never fills its block: room covers every entrant of the run."""
+    """Over the full default horizon (20 years) the block never fills (append would raise) and every
+    entrant gets a row: rows used = start agents + all entrants."""
     import simulator
 
-    model = simulator.CareModel(rutland_scenario.with_updates({"run.years": 5}))
-    model.run()
+    model = simulator.CareModel(rutland_scenario.with_updates({"run.years": 20}))
+    start_rows = model.population.blocks[0].used
+    ds = model.run()
     block = model.population.blocks[0]
-    assert block.used <= block.stop - block.start
-    ds = model.dataset()
-    assert ds.entrants.sum() > 0
+    entrants = int(model.recorder.data["entrants"].sum())
+    assert entrants > 0
+    assert block.used == start_rows + entrants <= block.stop - block.start
 
 
 def test_stochastic_round_expectation():

@@ -49,6 +49,7 @@ class MonthFlows:
     spend: np.ndarray = None  # council gross spend by service, GBP
     self_funder_spend: np.ndarray = None  # by service, GBP
     charges: float = 0.0  # client contributions to council-funded care, GBP
+    outturn: float = 0.0  # budget less spend, booked to reserves when the year closes (March), GBP
     turned_to_council: int = 0  # self-funders whose capital fell to the upper limit
 
     def __post_init__(self):
@@ -123,14 +124,17 @@ class Council(mesa.Agent):
         lookup[[HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING]] = [HOME, REAB, RES, NUR]
         return lookup[setting]
 
-    def start_financial_year(self, years_elapsed: int) -> tuple[float, float, float]:
-        """Year-end outturn into reserves, then next year's budget and prices; returns (outturn, budget, reserves)."""
+    def close_year(self) -> float:
+        """End of March: the year's outturn (budget less spend, GBP) goes into reserves; returns it."""
         outturn = self.budget - self.spent
         self.reserves += outturn
+        self.spent = 0.0
+        return outturn
+
+    def open_year(self, years_elapsed: int) -> None:
+        """April: this year's budget and real unit-cost index."""
         self.budget *= 1.0 + self.finance.real_budget_growth_per_year
         self.price = (1.0 + self.finance.real_unit_cost_growth_per_year) ** years_elapsed
-        self.spent = 0.0
-        return outturn, self.budget, self.reserves
 
     # ------------------------------------------------------------------ the month
     def step_month(self, v: dict, informal: np.ndarray, t: int, month: int, initial: bool = False) -> MonthFlows:
@@ -158,7 +162,7 @@ class Council(mesa.Agent):
         better = done[ok]
         v["need"][better] = np.minimum(v["need"][better], p.eligibility_threshold - 1)
         v["flags"][better] &= ~KNOWN
-        v["waiting_since"][done[~ok]] = 0  # failed reablement: back of no queue, first in line
+        v["waiting_since"][done[~ok]] = 0  # still needs support: queued as if waiting since the start
 
     def _review_packages(self, v: dict, informal: np.ndarray, t: int, month: int) -> None:
         """Home care clients: end packages below the threshold, resize the rest, queue those needing a home."""
@@ -210,7 +214,11 @@ class Council(mesa.Agent):
         left = (v["waiting_since"] >= 0) & ~eligible
         v["waiting_since"][left] = NOT_WAITING
         v["flags"][left] &= ~KNOWN
-        new = np.flatnonzero(eligible & (v["setting"] == COMMUNITY) & ((v["flags"] & KNOWN) == 0))
+        # not yet known, or known and settled on unpaid care that no longer covers the need (a carer died)
+        uncovered = self.hours_needed[v["need"]] > informal
+        known = (v["flags"] & KNOWN) != 0
+        new = np.flatnonzero(eligible & (v["setting"] == COMMUNITY) & (v["waiting_since"] < 0)
+                             & (~known | uncovered))
         if initial:
             prob = np.full(len(new), p.initial_known_share)
         else:
@@ -286,7 +294,6 @@ class Council(mesa.Agent):
         v["funding"][rows] = np.where(selfpay[admitted], SELF_FUNDED, COUNCIL_FUNDED)
         v["package_hours"][rows] = np.where(plan_a == HOME, hours[admitted], 0).astype(np.uint8)
         v["months_in_state"][rows] = 0
-        # leave the queue unless moving into home care while still wanting a care home
         v["waiting_since"][rows] = NOT_WAITING
         # moving into a care home: the home is sold or deferred, its value joins capital
         moving = rows[(plan_a == RES) | (plan_a == NUR)]

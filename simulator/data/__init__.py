@@ -63,7 +63,7 @@ def default_parameters() -> dict:
 
 @lru_cache(maxsize=1)
 def mortality() -> pd.DataFrame:
-    """Central death rates mx (per person-year) by age 0..110 for ``male`` and ``female`` (HMD E&W 2016-18)."""
+    """Central death rates (per person-year) by age 0..110, columns ``mx_male`` and ``mx_female`` (HMD E&W 2016-18)."""
     return _csv("mortality_hmd_ew_2016_2018.csv").set_index("age")
 
 
@@ -87,8 +87,7 @@ def council_table(codes: list[str]) -> pd.DataFrame:
     """Rows for the scenario's councils; ``ENGLAND`` is the sum of all councils as one."""
     table = councils()
     if codes == ["ENGLAND"]:
-        row = table.drop(columns=["name"]).sum(numeric_only=True)
-        row["name"] = "England"
+        row = {"name": "England", **table.drop(columns=["name"]).sum(numeric_only=True).to_dict()}
         return pd.DataFrame([row], index=pd.Index(["ENGLAND"], name="code"))
     return table.loc[codes]
 

@@ -14,6 +14,12 @@ def age_one_month(age_m: np.ndarray, alive: np.ndarray) -> None:
     np.add(age_m, alive & (age_m < MAX_AGE_MONTHS), out=age_m, casting="unsafe")
 
 
+def count_month_in_state(months_in_state: np.ndarray, alive: np.ndarray) -> None:
+    """Everyone alive has spent another month in their care setting (saturating at the dtype's max)."""
+    np.add(months_in_state, alive & (months_in_state < np.iinfo(months_in_state.dtype).max),
+           out=months_in_state, casting="unsafe")
+
+
 def draw_deaths(u: np.ndarray, death_prob: np.ndarray, sex: np.ndarray, age_m: np.ndarray,
                 need: np.ndarray, alive: np.ndarray) -> np.ndarray:
     """Boolean mask of people who die this month; ``death_prob`` is indexed [sex, age, need]."""
@@ -22,17 +28,16 @@ def draw_deaths(u: np.ndarray, death_prob: np.ndarray, sex: np.ndarray, age_m: n
 
 
 def widow(partner: np.ndarray, died: np.ndarray, offset: int) -> int:
-    """Unlink the partners of people who died; returns how many were widowed.
+    """Unlink the partners of people who died; returns how many survivors were widowed.
 
     ``partner`` holds global rows; ``offset`` is the global row of this slice's first element.
     """
     rows = np.flatnonzero(died)
     partners = partner[rows]
-    linked = partners >= 0
-    local = partners[linked] - offset
+    local = partners[partners >= 0] - offset
     partner[local] = NO_PARTNER
     partner[rows] = NO_PARTNER
-    return int(linked.sum())
+    return int(np.count_nonzero(~died[local]))
 
 
 def entrants_this_month(cohort_size: float, scale: float, rng: np.random.Generator) -> int:
