@@ -121,7 +121,7 @@ class CareModel(mesa.Model):
 
     def describe_step(self) -> str:
         """The step order as text, one line a process with its job."""
-        return "\n".join(f"{i}. {name}: {fn.__doc__.strip().splitlines()[0]}"
+        return "\n".join(f"{i}. {name}: {' '.join(fn.__doc__.split())}"
                          for i, (name, fn) in enumerate(self.step_order(), 1))
 
     def calendar_month(self, t: int) -> int:

@@ -1,0 +1,58 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     name: python3
+# ---
+
+# %% [markdown]
+# # caresim quick start
+# Load the baseline, change one policy lever, run both, and compare. Open with Jupytext
+# (`pip install ".[notebooks]"`, then open this file in JupyterLab) or run it as a script.
+
+# %% tags=["parameters"]
+import os
+
+YEARS = int(os.environ.get("CARESIM_NB_YEARS", 10))  # years to simulate
+SCALE = float(os.environ.get("CARESIM_NB_SCALE", 200))  # people per agent
+
+# %%
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+import simulator
+
+here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+baseline = simulator.load_scenario(here.parent / "scenarios" / "baseline.yaml")
+baseline = baseline.with_updates({"run.years": YEARS, "run.scale": SCALE})
+model = simulator.CareModel(baseline)
+print(model.describe_step())  # what happens each month, in order
+
+# %% [markdown]
+# A lower eligibility threshold (need level 2, "moderate") with the same budget:
+
+# %%
+lower = baseline.with_updates({"council.eligibility_threshold": 2})
+results = {"baseline": model.run(), "threshold 2": simulator.run(lower)}
+ds = results["baseline"]
+ds
+
+# %%
+fig, ax = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+for name, r in results.items():
+    r.clients.sel(funder="council").sum("service").sum("council").plot(ax=ax[0], label=name)
+    r.unmet_need.sum(["age_band", "council"]).plot(ax=ax[1], label=name)
+ax[0].set_title("Council-funded clients")
+ax[1].set_title("People with unmet need")
+ax[0].legend()
+
+# %%
+# Spend by financial year (April-March), GBP bn at 2019/20 prices
+spend = {name: r.council_spend.sum(["service", "council"]).resample(time="YS-APR").sum() / 1e9
+         for name, r in results.items()}
+for name, s in spend.items():
+    print(name, s.round(2).values)
+assert all(float(s.min()) > 0 for s in spend.values())
