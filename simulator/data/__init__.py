@@ -50,6 +50,12 @@ def parameter_file() -> dict:
     return load_yaml((HERE / "parameters.yaml").read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=1)
+def base_year_targets() -> dict:
+    """Published England 2019/20 figures the baseline is compared with: ``{name: {value, unit, source, status}}``."""
+    return load_yaml((HERE / "base_year_targets.yaml").read_text(encoding="utf-8"))
+
+
 def _values(node):
     if isinstance(node, dict) and "value" in node and "source" in node:
         return node["value"]

@@ -1,0 +1,47 @@
+"""The baseline's first year against published England 2019/20 figures (simulator/data/base_year_targets.yaml).
+
+Only what v1 claims is asserted, each with its tolerance; reablement volume and bed occupancy are
+known gaps left to the calibration of issue 4 (see docs/model.md), so they are not asserted here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import simulator
+from simulator import data
+
+TARGETS = {name: entry["value"] for name, entry in data.base_year_targets().items()}
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+
+
+@pytest.fixture(scope="module")
+def first_year():
+    # scale 100 (~443,000 agents): sampling error on the shares below is under 0.5 points
+    ds = simulator.run(simulator.load_scenario(BASELINE).with_updates({"run.years": 1}))
+    return ds.sum("council")
+
+
+def test_adults(first_year):
+    # stochastic rounding of ~443,000 agents at scale 100: +-0.1% would be 6 standard errors
+    adults = float(first_year.people.isel(time=0).sum())
+    assert adults == pytest.approx(TARGETS["adults_mid2019"], rel=0.002)
+
+
+def test_care_home_residents_and_self_funder_share(first_year):
+    homes = first_year.clients.sel(service=["residential", "nursing"]).mean("time")
+    residents = float(homes.sum())
+    share = float(homes.sel(funder="self").sum()) / residents
+    # v1 hand-tuning reached 85% of the residents (the rest is issue 4's calibration): within 20%
+    assert residents == pytest.approx(TARGETS["care_home_residents"], rel=0.20)
+    # the wealth parameters were tuned to this share: within 3 percentage points
+    assert share == pytest.approx(TARGETS["care_home_self_funder_share"], abs=0.03)
+
+
+def test_council_spend_near_published_expenditure(first_year):
+    # the budget is the published figure; the first year underspends while the queue fills (warm-up)
+    spend = float(first_year.council_spend.sum())
+    assert 0.85 * TARGETS["gross_current_expenditure_long_and_short_term_gbp"] < spend
+    assert spend <= float(first_year.budget.isel(time=0)) + float(first_year.reserves.isel(time=0))
