@@ -62,16 +62,17 @@ class CareModel(mesa.Model):
 
     # ------------------------------------------------------------------ construction
     def _synthesise(self, persons: np.ndarray) -> Population:
+        """Each council's start population (own stream), placed in its block with room for entrants."""
         sc = self.scenario
-        people = []
+        by_council = []
         for c, code in enumerate(self.codes):
             rng = streams.stream(sc.run.seed, self.replicate, code, "synthesis")
             cols = synthesise_council(rng, sc, self.tables, persons[c], c)
             cols["partner"] = link_partners(rng, sc, cols["age_m"], cols["sex"])
-            people.append(cols)
+            by_council.append(cols)
         room = [int(np.ceil(cohort.sum() / sc.run.scale * 1.02)) + 12 * sc.run.years + 16 for cohort in self.cohorts]
-        pop = Population.allocate([len(p["age_m"]) + r for p, r in zip(people, room)])
-        for c, cols in enumerate(people):
+        pop = Population.allocate([len(cols["age_m"]) + extra for cols, extra in zip(by_council, room)])
+        for c, cols in enumerate(by_council):
             local = cols.pop("partner")
             rows = pop.append(c, cols)
             pop.cols["partner"][rows] = np.where(local >= 0, local + rows.start, -1)
