@@ -45,7 +45,7 @@ class CareModel(mesa.Model):
         self.scenario = scenario
         self.replicate = replicate
         self.tables = rates.rate_tables(scenario)
-        table = data.council_table(scenario.geography.councils)
+        table = data.council_table(scenario.geography.codes())
         self.codes = list(table.index)
         self.names = list(table["name"])
         persons = table[data.age_columns()].to_numpy(float)
@@ -86,15 +86,22 @@ class CareModel(mesa.Model):
         eng_adults = float(england[data.age_columns()[18:]].to_numpy().sum())
         old = persons[:, 75:].sum(axis=1)
         eng_old = float(england[data.age_columns()[75:]].to_numpy().sum())
-        beds = sc.care_homes.beds_england
         self.markets, self.councils = [], []
         for c, code in enumerate(self.codes):
+            local = sc.local(code)
             spend = table["gce_2016_17_gbp000"].iloc[c]
             share = spend / eng_spend if np.isfinite(spend) and spend > 0 else adults[c] / eng_adults
-            bed_share = old[c] / eng_old / sc.run.scale
-            market = CareHomeMarket(self, c, np.round([beds["residential"] * bed_share, beds["nursing"] * bed_share]))
-            council = Council(self, c, code, self.names[c], sc, sc.finance.england_budget_gbp * share,
-                              adults[c], market, self._rng[(c, "council")])
+            budget = local.finance.budget_gbp
+            budget = local.finance.england_budget_gbp * share if budget is None else budget
+            beds = local.care_homes.beds
+            if beds is None:
+                beds = {k: v * old[c] / eng_old for k, v in local.care_homes.beds_england.items()}
+            market = CareHomeMarket(self, c, np.round([beds["residential"] / sc.run.scale,
+                                                       beds["nursing"] / sc.run.scale]))
+            home_index, hc_index = data.cost_indices(code)
+            cost_index = (local.council.care_home_cost_index or home_index, local.council.home_care_cost_index or hc_index)
+            council = Council(self, c, code, self.names[c], local, sc.run.scale, budget, adults[c], market,
+                              self._rng[(c, "council")], cost_index)
             self.markets.append(market)
             self.councils.append(council)
 

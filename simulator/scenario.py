@@ -77,14 +77,18 @@ class Geography(_Strict):
     @classmethod
     def _known(cls, codes: list[str]) -> list[str]:
         known = data.council_codes()
-        bad = [c for c in codes if c != "ENGLAND" and c not in known]
+        bad = [c for c in codes if c not in ("ENGLAND", "ALL") and c not in known]
         if bad:
-            raise ValueError(f"unknown council code(s) {bad}; expected ENGLAND or codes in councils_mid2019.csv")
+            raise ValueError(f"unknown council code(s) {bad}; expected ENGLAND, ALL or codes in councils_mid2019.csv")
         if len(set(codes)) != len(codes):
             raise ValueError("a council is listed twice")
-        if "ENGLAND" in codes and len(codes) > 1:
-            raise ValueError("ENGLAND is all councils as one; do not combine it with others")
+        if ("ENGLAND" in codes or "ALL" in codes) and len(codes) > 1:
+            raise ValueError("ENGLAND (all councils as one) and ALL (every council) stand alone")
         return codes
+
+    def codes(self) -> list[str]:
+        """The councils simulated: ALL expands to every council in the shipped table, in code order."""
+        return sorted(data.council_codes()) if self.councils == ["ALL"] else list(self.councils)
 
 
 class Demography(_Strict):
@@ -166,6 +170,8 @@ class CouncilPolicy(_Strict):
     reablement_success_share: Share
     reablement_slots_per_100k_adults: NonNegative
     unit_costs_gbp: UnitCosts
+    care_home_cost_index: Annotated[float, Field(gt=0, le=10)] | None
+    home_care_cost_index: Annotated[float, Field(gt=0, le=10)] | None
     self_funder_fee_premium: Annotated[float, Field(ge=0, le=5)]
 
     @model_validator(mode="after")
@@ -180,14 +186,32 @@ class CouncilPolicy(_Strict):
 
 class Finance(_Strict):
     england_budget_gbp: Money
+    budget_gbp: Money | None
     real_budget_growth_per_year: Growth
     real_unit_cost_growth_per_year: Growth
     opening_reserves_share: Annotated[float, Field(ge=0, le=10)]
     reserve_draw_limit: Share
 
 
+Beds = dict[Literal["residential", "nursing"], Annotated[int, Field(ge=0)]]
+
+
 class CareHomes(_Strict):
-    beds_england: dict[Literal["residential", "nursing"], Annotated[int, Field(ge=0)]]
+    beds_england: Beds
+    beds: Beds | None
+
+
+#: parameter groups a scenario may set for one council under ``councils: {CODE: {group: {...}}}``
+LOCAL_GROUPS = {"council": CouncilPolicy, "finance": Finance, "care_homes": CareHomes}
+
+
+class Local(BaseModel):
+    """One council's policy: the scenario's groups with that council's overrides applied."""
+
+    model_config = ConfigDict(frozen=True)
+    council: CouncilPolicy
+    finance: Finance
+    care_homes: CareHomes
 
 
 class Scenario(_Strict):
@@ -206,6 +230,34 @@ class Scenario(_Strict):
     council: CouncilPolicy
     finance: Finance
     care_homes: CareHomes
+    councils: dict[str, dict[str, dict[str, Any]]] = {}
+
+    @model_validator(mode="after")
+    def _local_overrides(self) -> "Scenario":
+        codes = self.geography.codes()
+        for code, groups in self.councils.items():
+            if code not in codes:
+                raise ValueError(f"councils.{code}: not one of this scenario's councils (geography.councils)")
+            for group in groups:
+                if group not in LOCAL_GROUPS:
+                    raise ValueError(f"councils.{code}.{group}: unknown group; expected one of {sorted(LOCAL_GROUPS)}")
+            self.local(code)
+        return self
+
+    def local(self, code: str) -> Local:
+        """The policy in force in one council (validated; overrides deep-merged over the scenario's)."""
+        groups = {}
+        for name, model in LOCAL_GROUPS.items():
+            base = getattr(self, name)
+            over = self.councils.get(code, {}).get(name)
+            if over is None:
+                groups[name] = base
+                continue
+            try:
+                groups[name] = model.model_validate(deep_merge(base.model_dump(), over))
+            except ValidationError as exc:
+                raise ValueError(f"councils.{code}.{name}.{_describe_error(exc.errors(include_url=False)[0])}") from None
+        return Local(**groups)
 
     def with_updates(self, updates: dict[str, Any]) -> "Scenario":
         """A copy with parameters changed by dotted path, e.g. ``{"council.eligibility_threshold": 2}``."""
@@ -296,8 +348,11 @@ def _resolve_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
 
 
 def _describe_error(err: dict) -> str:
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    loc = ".".join(str(p) for p in err["loc"])
     kind = err["type"]
+    if not loc and kind == "value_error":  # a whole-scenario check names its own path
+        return err["msg"].removeprefix("Value error, ")
+    loc = loc or "(top level)"
     if kind == "extra_forbidden":
         return f"{loc}: unknown key"
     if kind == "missing":

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..population import (COMMUNITY, COUNCIL_FUNDED, HOME_CARE, KNOWN, NO_FUNDING, NOT_WAITING, NURSING,
                           REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED)
-from ..scenario import Scenario
+from ..scenario import Local
 from .care_market import CareHomeMarket
 
 WEEKS_PER_MONTH = 365.25 / 7 / 12
@@ -61,13 +61,15 @@ class MonthFlows:
 class Council(mesa.Agent):
     """A council's policy, budget and queue, acting on the people in its population block."""
 
-    def __init__(self, model: mesa.Model, index: int, code: str, name: str, scenario: Scenario,
-                 annual_budget: float, adults: float, market: CareHomeMarket, rng: np.random.Generator):
+    def __init__(self, model: mesa.Model, index: int, code: str, name: str, local: Local, scale: float,
+                 annual_budget: float, adults: float, market: CareHomeMarket, rng: np.random.Generator,
+                 cost_index: tuple[float, float] = (1.0, 1.0)):
         super().__init__(model)
         self.index, self.code, self.name = index, code, name
-        self.policy = scenario.council
-        self.finance = scenario.finance
-        self.scale = scenario.run.scale
+        self.policy = local.council
+        self.finance = local.finance
+        self.scale = scale
+        self.care_home_cost_index, self.home_care_cost_index = cost_index
         self.market = market
         self.draws = rng  # this council's own stream (mesa.Agent.rng is the model's)
         self.budget = float(annual_budget)
@@ -80,14 +82,19 @@ class Council(mesa.Agent):
 
     # ------------------------------------------------------------------ unit costs
     def weekly_fee(self, service: np.ndarray, age_m: np.ndarray, hours: np.ndarray) -> np.ndarray:
-        """Council rate per person-week, GBP, by planned service (home care by hours)."""
+        """Council rate per person-week, GBP, by planned service (home care by hours), at local cost levels."""
         c = self.policy.unit_costs_gbp
         old = age_m >= 65 * 12
+        home = self.care_home_cost_index
         fee = np.zeros(len(service))
-        fee = np.where(service == HOME, hours * c.home_care_per_hour, fee)
-        fee = np.where(service == RES, np.where(old, c.residential_per_week_65plus, c.residential_per_week_18_64), fee)
-        fee = np.where(service == NUR, np.where(old, c.nursing_per_week_65plus, c.nursing_per_week_18_64), fee)
+        fee = np.where(service == HOME, hours * (c.home_care_per_hour * self.home_care_cost_index), fee)
+        fee = np.where(service == RES, home * np.where(old, c.residential_per_week_65plus, c.residential_per_week_18_64), fee)
+        fee = np.where(service == NUR, home * np.where(old, c.nursing_per_week_65plus, c.nursing_per_week_18_64), fee)
         return fee * self.price
+
+    def hourly_rate(self) -> float:
+        """Council's home care rate, GBP per hour, at the local cost level and this year's prices."""
+        return self.policy.unit_costs_gbp.home_care_per_hour * self.home_care_cost_index * self.price
 
     def tariff(self, capital: np.ndarray) -> np.ndarray:
         """Weekly tariff income from capital between the limits, GBP."""
@@ -188,7 +195,7 @@ class Council(mesa.Agent):
         v["package_hours"][keep[down]] = target[down]
         up = np.flatnonzero(council & (target > current))
         if len(up):
-            extra = (target[up].astype(float) - current[up]) * p.unit_costs_gbp.home_care_per_hour * self.price
+            extra = (target[up].astype(float) - current[up]) * self.hourly_rate()
             cost = extra * self.scale * self.weeks_left(month)
             ok = admit_within(cost, self.headroom(v, month))
             v["package_hours"][keep[up[ok]]] = target[up[ok]]
@@ -201,7 +208,7 @@ class Council(mesa.Agent):
             return
         funded = np.flatnonzero(v["alive"] & (v["setting"] == HOME_CARE) & (v["funding"] == COUNCIL_FUNDED))
         hours = v["package_hours"][funded].astype(float)
-        weekly = hours.sum() * self.policy.unit_costs_gbp.home_care_per_hour * self.price * self.scale
+        weekly = hours.sum() * self.hourly_rate() * self.scale
         if weekly <= 0:
             return
         keep = max(0.0, 1.0 - gap / (weekly * self.weeks_left(month)))

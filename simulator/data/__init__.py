@@ -85,6 +85,20 @@ def councils() -> pd.DataFrame:
     return _csv("councils_mid2019.csv").set_index("code")
 
 
+#: England unit costs 2013-14 (HSCIC PSS-EX1, V) against which councils' cost levels are measured
+ENGLAND_UNIT_COSTS_2013_14 = {"residential_65plus_gbp_week": 538.2, "home_care_gbp_hour": 17.2}
+
+
+def cost_indices(code: str) -> tuple[float, float]:
+    """(care home, home care) cost level of a council relative to England, from its 2013-14 unit costs; 1 if none."""
+    if code == "ENGLAND":
+        return 1.0, 1.0
+    row = councils().loc[code]
+    res = row["uc_residential_65plus_2013_14_gbp_week"] / ENGLAND_UNIT_COSTS_2013_14["residential_65plus_gbp_week"]
+    home = row["uc_home_care_2013_14_gbp_hour"] / ENGLAND_UNIT_COSTS_2013_14["home_care_gbp_hour"]
+    return (float(res) if np.isfinite(res) else 1.0), (float(home) if np.isfinite(home) else 1.0)
+
+
 def council_codes() -> set[str]:
     return set(councils().index)
 
@@ -92,6 +106,8 @@ def council_codes() -> set[str]:
 def council_table(codes: list[str]) -> pd.DataFrame:
     """Rows for the scenario's councils; ``ENGLAND`` is the sum of all councils as one."""
     table = councils()
+    if codes == ["ALL"]:
+        return table.sort_index()
     if codes == ["ENGLAND"]:
         row = {"name": "England", **table.drop(columns=["name"]).sum(numeric_only=True).to_dict()}
         return pd.DataFrame([row], index=pd.Index(["ENGLAND"], name="code"))

@@ -74,13 +74,17 @@ def build_councils(ref: Path) -> None:
     assert int(england.sum()) == 56_286_961, "England mid-2019 total should be 56,286,961"
 
     fin = pd.read_csv(ref / "councils" / "council_finance.csv").set_index("council_code")
-    gce = fin["gce_total_gbp000_2016_17"]
     # 2016-17 finance geography -> April 2020 codes (see councils/SOURCES.md): Buckinghamshire recoded;
     # Bournemouth+Poole -> BCP and old Dorset -> new Dorset (Christchurch moved from Dorset to BCP in 2019,
     # so this is approximate for those two).
+    gce = fin["gce_total_gbp000_2016_17"]
     remap = {"E06000060": gce.get("E10000002"), "E06000059": gce.get("E10000009"),
              "E06000058": gce.get("E06000028", 0.0) + gce.get("E06000029", 0.0)}
     wide["gce_2016_17_gbp000"] = [remap.get(c, gce.get(c, np.nan)) for c in wide["code"]]
+    same = {"E06000060": "E10000002", "E06000059": "E10000009", "E06000058": "E06000028"}  # BCP: Bournemouth's
+    for src, col in (("uc_residential_65plus_per_week_2013_14", "uc_residential_65plus_2013_14_gbp_week"),
+                     ("uc_home_care_per_hour_all_adults_2013_14", "uc_home_care_2013_14_gbp_hour")):
+        wide[col] = [fin[src].get(same.get(c, c), np.nan) for c in wide["code"]]
     _write(wide, "councils_mid2019.csv", [
         "Councils with adult social care duties (151 upper-tier authorities, April 2020 codes):",
         "population by single year of age, mid-2019 (age_90 = 90 and over), persons.",
@@ -89,6 +93,9 @@ def build_councils(ref: Path) -> None:
         "gce_2016_17_gbp000: gross current expenditure on adult social care 2016-17, GBP thousands cash,",
         "NHS Digital ASC-FR 2016-17 (CSV ASCFR Totals); status V. Used only to share a national budget between",
         "councils. Dorset/BCP are mapped from the 2016-17 councils approximately; Isles of Scilly has none (blank).",
+        "uc_residential_65plus_2013_14_gbp_week, uc_home_care_2013_14_gbp_hour: published unit costs 2013-14",
+        "(HSCIC PSS-EX1 2013-14 council annex; England 538.2 and 17.2), status V; they set each council's cost level",
+        "relative to England. BCP takes Bournemouth's; blank where not reported (cost level 1).",
     ])
 
 

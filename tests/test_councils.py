@@ -1,0 +1,97 @@
+"""Many councils in one model: local policies, cost levels, budgets and beds, and their effects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import simulator
+from simulator import ScenarioError, data
+
+ROOT = Path(__file__).resolve().parents[1]
+NORFOLK, HACKNEY, GATESHEAD = "E10000020", "E09000012", "E08000037"
+
+
+@pytest.fixture(scope="module")
+def three():
+    return simulator.load_scenario(ROOT / "scenarios" / "three_councils.yaml").with_updates(
+        {"run.years": 2, "run.scale": 50})
+
+
+def test_three_council_scenario_runs_and_records_each(three):
+    ds = simulator.run(three)
+    assert list(ds.council.values) == [NORFOLK, HACKNEY, GATESHEAD]
+    assert list(ds.council_name.values) == ["Norfolk", "Hackney", "Gateshead"]
+    adults = ds.people.isel(time=0).sum(["age_band", "sex", "need"])
+    # Norfolk is about 3-4 times as big as either of the others
+    assert float(adults.sel(council=NORFOLK)) > 2.5 * float(adults.sel(council=HACKNEY))
+    assert (ds.council_spend.sum(["time", "service"]) > 0).all()
+
+
+def test_cost_levels_come_from_published_unit_costs():
+    home, hourly = data.cost_indices(HACKNEY)
+    # Hackney's published 2013-14 unit costs (PSS-EX1): GBP 657.6 a week residential, GBP 21.4 an hour
+    assert home == pytest.approx(657.6 / 538.2, rel=1e-9)
+    assert hourly == pytest.approx(21.4 / 17.2, rel=1e-9)
+    assert data.cost_indices("ENGLAND") == (1.0, 1.0)
+
+
+def test_local_cost_level_raises_spend_per_client(three):
+    sc = three.with_updates({"run.years": 1})
+    dear = sc.with_updates({"councils": {GATESHEAD: {"council": {"care_home_cost_index": 2.0,
+                                                                 "home_care_cost_index": 2.0}}}})
+    a, b = simulator.run(sc), simulator.run(dear)
+    # same seed, same placements in the first month: twice the unit costs, twice the spend
+    spend_a = float(a.council_spend.isel(time=0).sel(council=GATESHEAD, service=["home_care", "residential",
+                                                                                 "nursing"]).sum())
+    spend_b = float(b.council_spend.isel(time=0).sel(council=GATESHEAD, service=["home_care", "residential",
+                                                                                 "nursing"]).sum())
+    # (not exactly 2: the dearer council fits fewer new placements into the same budget)
+    assert 1.5 < spend_b / spend_a <= 2.0 + 1e-9
+    # the other councils are untouched by Gateshead's override (their own streams and policies)
+    for code in (NORFOLK, HACKNEY):
+        np.testing.assert_array_equal(a.council_spend.sel(council=code), b.council_spend.sel(council=code))
+
+
+def test_local_budget_and_beds(three):
+    sc = three.with_updates({"run.years": 1, "councils": {
+        HACKNEY: {"finance": {"budget_gbp": 50e6}, "care_homes": {"beds": {"residential": 1000, "nursing": 500}}}}})
+    ds = simulator.run(sc)
+    h = ds.sel(council=HACKNEY)
+    assert float(h.budget.isel(time=0)) == 50e6
+    np.testing.assert_allclose(h.beds.isel(time=0), [1000, 500])
+
+
+def test_higher_threshold_lowers_spend_and_raises_unmet_need(three):
+    """Direction of effect (fixed seed): threshold 4 instead of 3 in Gateshead only."""
+    sc = three.with_updates({"run.years": 2})
+    strict = sc.with_updates({"councils": {GATESHEAD: {"council": {"eligibility_threshold": 4}}}})
+    a, b = simulator.run(sc).sel(council=GATESHEAD), simulator.run(strict).sel(council=GATESHEAD)
+    assert float(b.council_spend.sum()) < 0.9 * float(a.council_spend.sum())
+    assert float(b.unmet_need.sum()) > 1.1 * float(a.unmet_need.sum())
+    assert float(b.unmet_hours.sum()) > float(a.unmet_hours.sum())
+
+
+@pytest.mark.parametrize("override, needle", [
+    ({"E06000001": {"council": {"eligibility_threshold": 2}}}, "councils.E06000001: not one of this scenario"),
+    ({HACKNEY: {"demography": {}}}, f"councils.{HACKNEY}.demography: unknown group"),
+    ({HACKNEY: {"council": {"eligibility_threshold": 9}}}, f"councils.{HACKNEY}.council.eligibility_threshold"),
+    ({HACKNEY: {"finance": {"budget_gbp": -1}}}, f"councils.{HACKNEY}.finance.budget_gbp"),
+    ({HACKNEY: {"council": {"nope": 1}}}, f"councils.{HACKNEY}.council.nope: unknown key"),
+])
+def test_bad_local_overrides_name_the_path(three, override, needle):
+    with pytest.raises(ScenarioError, match=needle.replace(".", r"\.")):
+        three.with_updates({"councils": override})
+
+
+def test_all_councils(tmp_path):
+    sc = simulator.load_scenario(ROOT / "scenarios" / "all_councils.yaml").with_updates(
+        {"run.years": 1, "run.scale": 2000})
+    ds = simulator.run(sc)
+    assert ds.sizes["council"] == 151
+    adults = float(ds.people.isel(time=0).sum())
+    assert adults == pytest.approx(44_263_393, rel=0.01)
+    # budgets share out England's (the Isles of Scilly by adults)
+    assert float(ds.budget.isel(time=0).sum()) == pytest.approx(sc.finance.england_budget_gbp, rel=0.002)
