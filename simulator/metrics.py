@@ -13,14 +13,16 @@ import pandas as pd
 import xarray as xr
 
 from .actors.council import SERVICES, WEEKS_PER_MONTH, MonthFlows
-from .population import COMMUNITY, COUNCIL_FUNDED, HOME_CARE, NURSING, REABLEMENT, RESIDENTIAL, SELF_FUNDED
+from .population import (COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, NHS_FUNDED, NURSING, REABLEMENT,
+                         RESIDENTIAL, SELF_FUNDED)
 
 AGE_BANDS = ("18-64", "65-69", "70-74", "75-79", "80-84", "85+")
 AGE_BAND_EDGES = np.array([65, 70, 75, 80, 85])  # years
 SEX = ("male", "female")
 NEED_LEVELS = (0, 1, 2, 3, 4)
 NEED_LABELS = "0 none, 1 low (instrumental tasks only), 2 moderate, 3 substantial, 4 critical"
-FUNDERS = ("council", "self")
+FUNDERS = ("council", "self", "nhs")
+NHS_ITEMS = ("delayed_discharge", "continuing_healthcare")
 BED_KINDS = ("residential", "nursing")
 
 #: name -> (dims after time/council, units, long_name, kind, scaled by agents->people)
@@ -32,6 +34,14 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
                    "People with need level 2+ whose care hours are not met by formal and unpaid care", "stock", True),
     "unmet_hours": ((), "hours/week", "Care hours needed but not provided, per week", "stock", True),
     "informal_hours": ((), "hours/week", "Unpaid care hours given to people with need level 2+, per week", "stock", True),
+    "in_hospital_waiting": ((), "people", "Patients fit to leave hospital still waiting for care at the end of the month",
+                            "stock", True),
+    "workers": ((), "people", "Home care workers in post", "stock", True),
+    "posts": ((), "people", "Home care posts (workers plus vacancies)", "stock", True),
+    "vacancy_rate": ((), "1", "Share of home care posts vacant", "stock", False),
+    "home_care_capacity_hours": ((), "hours/week", "Home care hours the workers can deliver", "stock", True),
+    "home_care_delivered_hours": ((), "hours/week", "Home care hours delivered (commissioned, capped by workers)",
+                                  "stock", True),
     "beds": (("care_home",), "beds", "Registered care home beds", "stock", True),
     "occupied_beds": (("care_home",), "beds", "Occupied care home beds", "stock", True),
     "budget": ((), "GBP/year", "Council's annual budget for adult social care in force (base-year prices)", "stock", False),
@@ -40,6 +50,13 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "deaths": (("age_band",), "people/month", "Deaths", "flow", True),
     "entrants": ((), "people/month", "Young people turning 18", "flow", True),
     "presentations": ((), "people/month", "New requests for support from eligible people", "flow", True),
+    "hospital_admissions": ((), "people/month", "Emergency hospital admissions of people living at home", "flow", True),
+    "delayed_days": ((), "days/month", "Hospital bed days of patients fit to leave but waiting for care", "flow", True),
+    "nhs_spend": (("nhs_item",), "GBP/month",
+                  "NHS spend caused by social care: delayed discharge bed days, continuing healthcare in nursing homes",
+                  "flow", False),
+    "leavers": ((), "people/month", "Home care workers leaving their job", "flow", True),
+    "hires": ((), "people/month", "Home care workers hired", "flow", True),
     "admissions": (("service",), "people/month", "Admissions to each service (all funders)", "flow", True),
     "reablement_ended": ((), "people/month", "Reablement episodes ended", "flow", True),
     "reablement_success": ((), "people/month", "Reablement episodes ending with no ongoing need for support", "flow", True),
@@ -50,7 +67,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "outturn": ((), "GBP/month", "Year-end outturn (budget less spend) booked to reserves in March", "flow", False),
 }
 
-DIM_SIZES = {"age_band": len(AGE_BANDS), "sex": 2, "need": 5, "service": len(SERVICES), "funder": 2, "care_home": 2}
+DIM_SIZES = {"age_band": len(AGE_BANDS), "sex": 2, "need": 5, "service": len(SERVICES), "funder": len(FUNDERS),
+             "care_home": 2, "nhs_item": len(NHS_ITEMS)}
 
 
 def age_band(age_m: np.ndarray) -> np.ndarray:
@@ -71,9 +89,10 @@ class Recorder:
             for name, (dims, *_rest) in VARIABLES.items()
         }
 
-    def record(self, t: int, c: int, v: dict, informal: np.ndarray, hours_needed: np.ndarray,
-               flows: MonthFlows, died: np.ndarray, n_entrants: int, beds: np.ndarray, council) -> None:
-        """Count one council's stocks at the end of month ``t`` and store the month's flows."""
+    def record(self, ctx, council, market, nhs) -> None:
+        """Count one council's stocks at the end of the month and store the month's flows (``ctx``: CouncilMonth)."""
+        t, c, v, informal, flows = ctx.t, ctx.c, ctx.v, ctx.informal, ctx.flows
+        hours_needed, died = council.hours_needed, ctx.died
         d = self.data
         alive = v["alive"]
         band = age_band(v["age_m"])
@@ -83,27 +102,36 @@ class Recorder:
         setting, funding = v["setting"], v["funding"]
         svc = np.select([setting == HOME_CARE, setting == REABLEMENT, setting == RESIDENTIAL, setting == NURSING],
                         [0, 1, 2, 3], -1)
-        who = np.select([funding == COUNCIL_FUNDED, funding == SELF_FUNDED], [0, 1], -1)
+        who = np.select([funding == COUNCIL_FUNDED, funding == SELF_FUNDED, funding == NHS_FUNDED], [0, 1, 2], -1)
         ok = alive & (svc >= 0) & (who >= 0)
-        d["clients"][t, c] = np.bincount(svc[ok] * 2 + who[ok], minlength=8).reshape(4, 2)
+        d["clients"][t, c] = np.bincount(svc[ok] * 3 + who[ok], minlength=12).reshape(4, 3)
         d["waiting"][t, c] = np.count_nonzero(alive & (v["waiting_since"] >= 0) & (setting == COMMUNITY))
 
         in_home = (setting == RESIDENTIAL) | (setting == NURSING)
         needed = hours_needed[v["need"]]
-        formal = np.where(setting == REABLEMENT, needed, v["package_hours"])
-        community = alive & ~in_home & (v["need"] >= 2)
+        formal = np.where(setting == REABLEMENT, needed, v["package_hours"] * council.delivery_ratio)
+        community = alive & ~in_home & (setting != HOSPITAL) & (v["need"] >= 2)
         gap = np.where(community, np.maximum(needed - informal - formal, 0.0), 0.0)
         d["unmet_need"][t, c] = np.bincount(band[gap > 0], minlength=6)
         d["unmet_hours"][t, c] = gap.sum()
         d["informal_hours"][t, c] = np.minimum(informal, needed)[community].sum()
-        d["beds"][t, c] = beds
+        d["beds"][t, c] = market.beds
+        d["in_hospital_waiting"][t, c] = np.count_nonzero(alive & (setting == HOSPITAL))
+        wf = council.workforce
+        d["workers"][t, c], d["posts"][t, c], d["vacancy_rate"][t, c] = wf.workers, wf.posts, wf.vacancy_rate
+        d["home_care_capacity_hours"][t, c] = wf.capacity_hours
+        d["home_care_delivered_hours"][t, c] = council.commissioned_hours(v) * council.delivery_ratio
+        d["leavers"][t, c], d["hires"][t, c] = wf.leavers, wf.hires
+        d["hospital_admissions"][t, c] = ctx.hospital_admissions
+        d["delayed_days"][t, c] = ctx.delayed_days
+        d["nhs_spend"][t, c] = [ctx.delayed_days * nhs.p.excess_bed_day_cost_gbp * nhs.scale, flows.nhs_chc_spend]
         d["occupied_beds"][t, c] = [np.count_nonzero(alive & (setting == RESIDENTIAL)),
                                     np.count_nonzero(alive & (setting == NURSING))]
         d["budget"][t, c] = council.budget
         d["reserves"][t, c] = council.reserves
 
         d["deaths"][t, c] = np.bincount(band[died], minlength=6)
-        d["entrants"][t, c] = n_entrants
+        d["entrants"][t, c] = ctx.n_entrants
         d["presentations"][t, c] = flows.presentations
         d["admissions"][t, c] = flows.admissions
         d["reablement_ended"][t, c] = flows.reablement_ended
@@ -127,6 +155,7 @@ class Recorder:
             "service": ("service", list(SERVICES)),
             "funder": ("funder", list(FUNDERS)),
             "care_home": ("care_home", list(BED_KINDS)),
+            "nhs_item": ("nhs_item", list(NHS_ITEMS)),
         }
         variables = {}
         for name, (dims, units, long_name, kind, scaled) in VARIABLES.items():

@@ -13,6 +13,8 @@ import xarray as xr
 from . import __version__, data, rates, streams
 from .actors.care_market import CareHomeMarket
 from .actors.council import Council, MonthFlows
+from .actors.nhs import NHSBody
+from .actors.workforce import HomeCareWorkforce
 from .metrics import Recorder
 from .population import (COLUMNS, Population, entrant_cohorts, link_partners, new_people, synthesise_council)
 from .processes import demography, households, needs
@@ -30,6 +32,8 @@ class CouncilMonth:
     died: np.ndarray = None
     n_entrants: int = 0
     informal: np.ndarray = None
+    hospital_admissions: int = 0
+    delayed_days: float = 0.0
     flows: MonthFlows = field(default_factory=MonthFlows)
 
 
@@ -53,7 +57,8 @@ class CareModel(mesa.Model):
         self.n_steps = scenario.run.months
         self.t = 0
         self._rng = {(c, p): streams.stream(seed, replicate, code, p)
-                     for c, code in enumerate(self.codes) for p in ("demography", "needs", "council", "entrants")}
+                     for c, code in enumerate(self.codes)
+                     for p in ("demography", "needs", "council", "entrants", "hospital")}
         self.cohorts = [entrant_cohorts(row, scenario.run.years + 1) for row in persons]
         self.population = self._synthesise(persons)
         self._build_actors(table, persons)
@@ -101,9 +106,13 @@ class CareModel(mesa.Model):
             home_index, hc_index = data.cost_indices(code)
             cost_index = (local.council.care_home_cost_index or home_index, local.council.home_care_cost_index or hc_index)
             council = Council(self, c, code, self.names[c], local, sc.run.scale, budget, adults[c], market,
-                              self._rng[(c, "council")], cost_index)
+                              self._rng[(c, "council")], cost_index, sc.nhs.chc_share_of_nursing_placements)
             self.markets.append(market)
             self.councils.append(council)
+        index = {code: c for c, code in enumerate(self.codes)}
+        self.nhs_bodies = [NHSBody(self, name, [index[m] for m in members], sc.nhs, sc.run.scale)
+                           for name, members in sc.geography.nhs_groups()]
+        self.nhs_of = {c: body for body in self.nhs_bodies for c in body.councils}
 
     def _initial_placements(self) -> None:
         """People already in care at the start: the council's queue cleared once against a full year's budget."""
@@ -114,6 +123,10 @@ class CareModel(mesa.Model):
             council.spent = 0.0
             self.markets[c].count_occupied(v["setting"], v["alive"])
             v["waiting_since"][v["waiting_since"] >= 0] = 0
+            council.workforce = HomeCareWorkforce(self, c, self.scenario.local(self.codes[c]).workforce,
+                                                  council.commissioned_hours(v))
+        self.workforces = [council.workforce for council in self.councils]
+        self._pending_hours = np.zeros(len(self.councils))
 
     # ------------------------------------------------------------------ the step
     def step_order(self) -> list[tuple[str, Callable]]:
@@ -121,8 +134,11 @@ class CareModel(mesa.Model):
         return [
             ("demography", self._demography),
             ("needs", self._needs),
+            ("hospital", self._hospital),
             ("households", self._households),
+            ("workforce", self._workforce),
             ("council", self._council),
+            ("nhs", self._nhs),
             ("care_market", self._care_market),
             ("record", self._record),
         ]
@@ -186,6 +202,20 @@ class CareModel(mesa.Model):
         v["need"][:] = needs.transition(rng.random(len(v["need"])), v["need"], v["sex"], v["age_m"], v["alive"],
                                         self.tables.up, self.tables.down)
 
+    def _hospital(self, ctx: CouncilMonth) -> None:
+        """Emergency admissions from home by age and need (NHS body); need may rise during the stay."""
+        ctx.hospital_admissions = self.nhs_of[ctx.c].admit(ctx.v, self._rng[(ctx.c, "hospital")], ctx.t)
+
+    def _workforce(self, ctx: CouncilMonth) -> None:
+        """Home care workers leave and are hired; posts follow the hours commissioned and wanted."""
+        council = self.councils[ctx.c]
+        council.workforce.month(council.commissioned_hours(ctx.v) + self._pending_hours[ctx.c])
+
+    def _nhs(self, ctx: CouncilMonth) -> None:
+        """Delayed discharges: bed days of patients fit to leave who are still waiting for care."""
+        ctx.delayed_days = self.nhs_of[ctx.c].delayed_days(ctx.v)
+        self._pending_hours[ctx.c] = ctx.flows.pending_hours
+
     def _households(self, ctx: CouncilMonth) -> None:
         """Unpaid care available from partners (lost at widowhood) and other carers."""
         ctx.informal = self._informal(ctx.c, ctx.v)
@@ -210,8 +240,7 @@ class CareModel(mesa.Model):
 
     def _record(self, ctx: CouncilMonth) -> None:
         """Stocks at the end of the month and the month's flows, by council."""
-        self.recorder.record(ctx.t, ctx.c, ctx.v, ctx.informal, self.councils[ctx.c].hours_needed, ctx.flows,
-                             ctx.died, ctx.n_entrants, self.markets[ctx.c].beds, self.councils[ctx.c])
+        self.recorder.record(ctx, self.councils[ctx.c], self.markets[ctx.c], self.nhs_of[ctx.c])
 
     # ------------------------------------------------------------------ running
     def run(self, progress: bool = False) -> xr.Dataset:

@@ -189,15 +189,32 @@ class RateTables:
 
     prevalence: np.ndarray  # (2, 111, 5) target shares
     hazard: np.ndarray  # (2, 111, 5) annual hazard by need, base year
-    up: np.ndarray  # (2, 111, 4) monthly P(need k -> k+1)
+    up: np.ndarray  # (2, 111, 4) monthly P(need k -> k+1) outside hospital (the hospital process adds the rest)
     down: np.ndarray  # (4,) monthly P(need k+1 -> k)
+    up_total: np.ndarray  # (2, 111, 4) the fitted total, hospital included
 
     def death_probability(self, improvement_factor: float) -> np.ndarray:
         return monthly_death_probability(self.hazard, improvement_factor)
 
 
+def hospital_rise(scenario: Scenario) -> np.ndarray:
+    """Monthly probability of a need rise through an emergency stay, by (age 0..110, need 0..3).
+
+    Fitted upward rates are the total; this part is left to the hospital process, so that the two
+    together still reproduce the target prevalence (ignoring that care home residents are not admitted).
+    """
+    from .processes.hospital import AGE_EDGES_MONTHS, monthly_admission_table
+    from .scenario import NHS_AGE_BANDS
+
+    nhs = scenario.nhs
+    table = monthly_admission_table(np.array([nhs.emergency_admissions_per_year_need0[b] for b in NHS_AGE_BANDS]),
+                                    np.asarray(nhs.admission_risk_by_need))
+    band = np.searchsorted(AGE_EDGES_MONTHS, np.arange(N_AGES) * 12, side="right")
+    return table[band][:, :4] * nhs.need_rise_on_admission
+
+
 def _rates_key(scenario: Scenario) -> str:
-    return (scenario.needs.model_dump_json() + scenario.demography.model_dump_json())
+    return (scenario.needs.model_dump_json() + scenario.demography.model_dump_json() + scenario.nhs.model_dump_json())
 
 
 _CACHE: dict[str, RateTables] = {}
@@ -211,5 +228,6 @@ def rate_tables(scenario: Scenario) -> RateTables:
         hazard = annual_hazard()[:, :, None] * hazard_scale(scenario, prevalence)
         down = np.asarray(scenario.needs.monthly_recovery, float)
         up = fit_upward_rates(prevalence, monthly_death_probability(hazard, 1.0), down)
-        _CACHE[key] = RateTables(prevalence, hazard, up, down)
+        community_up = np.maximum(up - hospital_rise(scenario)[None, :, :], 0.0)
+        _CACHE[key] = RateTables(prevalence, hazard, community_up, down, up)
     return _CACHE[key]

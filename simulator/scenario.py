@@ -86,6 +86,25 @@ class Geography(_Strict):
             raise ValueError("ENGLAND (all councils as one) and ALL (every council) stand alone")
         return codes
 
+    nhs_bodies: dict[str, list[str]] = {}
+
+    @model_validator(mode="after")
+    def _bodies(self) -> "Geography":
+        codes, seen = set(self.codes()), set()
+        for body, members in self.nhs_bodies.items():
+            for code in members:
+                if code not in codes:
+                    raise ValueError(f"geography.nhs_bodies.{body}: {code} is not one of geography.councils")
+                if code in seen:
+                    raise ValueError(f"geography.nhs_bodies.{body}: {code} is already in another NHS body")
+                seen.add(code)
+        return self
+
+    def nhs_groups(self) -> list[tuple[str, list[str]]]:
+        """NHS bodies and their councils; a council in none has an NHS body of its own."""
+        listed = {c for members in self.nhs_bodies.values() for c in members}
+        return [*self.nhs_bodies.items(), *((f"NHS {c}", [c]) for c in self.codes() if c not in listed)]
+
     def codes(self) -> list[str]:
         """The councils simulated: ALL expands to every council in the shipped table, in code order."""
         return sorted(data.council_codes()) if self.councils == ["ALL"] else list(self.councils)
@@ -165,6 +184,7 @@ class CouncilPolicy(_Strict):
     max_home_care_hours_18_64: Annotated[float, Field(ge=0, le=168)]
     nursing_share_of_placements: Share
     reablement_first: bool
+    hospital_discharge_priority: bool
     reablement_max_need: NeedLevel
     reablement_mean_months: Annotated[float, Field(ge=1.0, le=12.0)]
     reablement_success_share: Share
@@ -193,6 +213,29 @@ class Finance(_Strict):
     reserve_draw_limit: Share
 
 
+class Workforce(_Strict):
+    contact_hours_per_worker_per_week: Annotated[float, Field(gt=0, le=80)]
+    vacancy_rate: Annotated[float, Field(gt=0, lt=1)]
+    turnover_per_year: Annotated[float, Field(ge=0, le=3)]
+    staffing_share: Annotated[float, Field(ge=0, le=3)]
+    pay_ratio: Annotated[float, Field(gt=0, le=5)]
+    recruitment_pay_elasticity: Annotated[float, Field(ge=0, le=20)]
+
+
+NHS_AGE_BANDS = ("18-64", "65-74", "75-84", "85+")
+
+
+class NHS(_Strict):
+    emergency_admissions_per_year_need0: dict[str, Annotated[float, Field(ge=0, le=5)]]
+    admission_risk_by_need: Annotated[list[Annotated[float, Field(ge=0, le=50)]], Field(min_length=5, max_length=5)]
+    need_rise_on_admission: Probability
+    length_of_stay_days: Annotated[float, Field(ge=0, le=30)]
+    excess_bed_day_cost_gbp: Money
+    chc_share_of_nursing_placements: Share
+
+    _bands = field_validator("emergency_admissions_per_year_need0")(_banded(NHS_AGE_BANDS))
+
+
 Beds = dict[Literal["residential", "nursing"], Annotated[int, Field(ge=0)]]
 
 
@@ -202,7 +245,7 @@ class CareHomes(_Strict):
 
 
 #: parameter groups a scenario may set for one council under ``councils: {CODE: {group: {...}}}``
-LOCAL_GROUPS = {"council": CouncilPolicy, "finance": Finance, "care_homes": CareHomes}
+LOCAL_GROUPS = {"council": CouncilPolicy, "finance": Finance, "care_homes": CareHomes, "workforce": Workforce}
 
 
 class Local(BaseModel):
@@ -212,6 +255,7 @@ class Local(BaseModel):
     council: CouncilPolicy
     finance: Finance
     care_homes: CareHomes
+    workforce: Workforce
 
 
 class Scenario(_Strict):
@@ -230,6 +274,8 @@ class Scenario(_Strict):
     council: CouncilPolicy
     finance: Finance
     care_homes: CareHomes
+    workforce: Workforce
+    nhs: NHS
     councils: dict[str, dict[str, dict[str, Any]]] = {}
 
     @model_validator(mode="after")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from ..population import (COMMUNITY, COUNCIL_FUNDED, HOME_CARE, KNOWN, NO_FUNDING, NOT_WAITING, NURSING,
-                          REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED)
+from ..population import (COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, KNOWN, NHS_FUNDED, NO_FUNDING,
+                          NOT_WAITING, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED)
 from ..scenario import Local
 from .care_market import CareHomeMarket
 
@@ -48,6 +48,8 @@ class MonthFlows:
     reablement_success: int = 0
     spend: np.ndarray = None  # council gross spend by service, GBP
     self_funder_spend: np.ndarray = None  # by service, GBP
+    nhs_chc_spend: float = 0.0  # NHS continuing healthcare fees for nursing placements, GBP
+    pending_hours: float = 0.0  # home care hours a week wanted by people held back for want of workers (agents)
     charges: float = 0.0  # client contributions to council-funded care, GBP
     outturn: float = 0.0  # budget less spend, booked to reserves when the year closes (March), GBP
     turned_to_council: int = 0  # self-funders whose capital fell to the upper limit
@@ -63,13 +65,16 @@ class Council(mesa.Agent):
 
     def __init__(self, model: mesa.Model, index: int, code: str, name: str, local: Local, scale: float,
                  annual_budget: float, adults: float, market: CareHomeMarket, rng: np.random.Generator,
-                 cost_index: tuple[float, float] = (1.0, 1.0)):
+                 cost_index: tuple[float, float] = (1.0, 1.0), chc_share: float = 0.0):
         super().__init__(model)
         self.index, self.code, self.name = index, code, name
         self.policy = local.council
         self.finance = local.finance
         self.scale = scale
         self.care_home_cost_index, self.home_care_cost_index = cost_index
+        self.chc_share = chc_share
+        self.workforce = None  # HomeCareWorkforce, set once the start population is placed
+        self.delivery_ratio = 1.0  # share of commissioned home care hours the workers can deliver
         self.market = market
         self.draws = rng  # this council's own stream (mesa.Agent.rng is the model's)
         self.budget = float(annual_budget)
@@ -118,6 +123,17 @@ class Council(mesa.Agent):
         drawable = max(self.reserves, 0.0) * self.finance.reserve_draw_limit
         return self.budget + drawable - self.spent - committed
 
+    @staticmethod
+    def commissioned_hours(v: dict) -> float:
+        """Home care hours a week in all packages, council and self-funded (agents' hours)."""
+        return float(v["package_hours"][v["alive"] & (v["setting"] == HOME_CARE)].sum(dtype=np.int64))
+
+    def free_hours(self, v: dict) -> float:
+        """Home care hours a week the workers could still take on (infinite before the workforce exists)."""
+        if self.workforce is None:
+            return np.inf
+        return max(self.workforce.capacity_hours - self.commissioned_hours(v), 0.0)
+
     def weekly_commitment(self, v: dict) -> float:
         """Current weekly gross cost of council-funded home care and care home places, GBP."""
         funded = v["alive"] & (v["funding"] == COUNCIL_FUNDED)
@@ -152,6 +168,7 @@ class Council(mesa.Agent):
             self._review_packages(v, informal, t, month)
         self._take_requests(v, informal, t, f, initial)
         self._admit(v, informal, t, month, f, initial)
+        self._cut_if_overcommitted(v, month)  # e.g. after discharges funded beyond the year's money
         self._pay(v, f)
         return f
 
@@ -221,6 +238,7 @@ class Council(mesa.Agent):
         left = (v["waiting_since"] >= 0) & ~eligible
         v["waiting_since"][left] = NOT_WAITING
         v["flags"][left] &= ~KNOWN
+        v["setting"][left & (v["setting"] == HOSPITAL)] = COMMUNITY  # no care needed: home from hospital
         # not yet known, or known and settled on unpaid care that no longer covers the need (a carer died)
         uncovered = self.hours_needed[v["need"]] > informal
         known = (v["flags"] & KNOWN) != 0
@@ -243,8 +261,9 @@ class Council(mesa.Agent):
         net = self.hours_needed[need] - informal[idx]
         home = net > self.max_hours(v["age_m"][idx])
         nursing = self.draws.random(len(idx)) < p.nursing_share_of_placements
+        at_home_or_ward = (v["setting"][idx] == COMMUNITY) | (v["setting"][idx] == HOSPITAL)
         reable = (p.reablement_first and not initial) & ~home & (need <= p.reablement_max_need) \
-            & ((v["flags"][idx] & REABLED) == 0) & (v["setting"][idx] == COMMUNITY)
+            & ((v["flags"][idx] & REABLED) == 0) & at_home_or_ward
         plan = np.where(net > 0, HOME, -1)
         plan = np.where(reable, REAB, plan)
         plan = np.where(home, np.where(nursing, NUR, RES), plan)
@@ -257,48 +276,64 @@ class Council(mesa.Agent):
         idx = np.flatnonzero(v["alive"] & (v["waiting_since"] >= 0))
         if not len(idx):
             return
-        order = np.lexsort((self.draws.random(len(idx)), v["waiting_since"][idx]))
+        # hospital patients first (discharge), then the oldest request; ties in random order
+        order = np.lexsort((self.draws.random(len(idx)), v["waiting_since"][idx], v["setting"][idx] != HOSPITAL))
         idx = idx[order]
         plan = self._plan(v, idx, informal, initial)
-        settled = plan < 0  # need met by unpaid care: leaves the queue, stays known
+        settled = plan < 0  # need met by unpaid care: leaves the queue (and hospital), stays known
         v["waiting_since"][idx[settled]] = NOT_WAITING
+        v["setting"][idx[settled & (v["setting"][idx] == HOSPITAL)]] = COMMUNITY
         idx, plan = idx[~settled], plan[~settled]
+        # reablement where there is a place; the rest are offered home care instead
+        in_reab = int(np.count_nonzero(v["alive"] & (v["setting"] == REABLEMENT)))
+        reab_rank = np.cumsum(plan == REAB) - 1
+        plan = np.where((plan == REAB) & (reab_rank >= max(self.reablement_slots - in_reab, 0)), HOME, plan)
 
         in_home = (plan == RES) | (plan == NUR)
         alone = v["partner"][idx] < 0
         capital = v["savings"][idx] + np.where(in_home & alone, v["housing"][idx], 0.0)
         selfpay = (capital > p.upper_capital_limit_gbp) & (plan != REAB)  # reablement is free of charge
-
-        # capacity: beds by kind, reablement places, in queue order; self-funders buy their places in
-        # the market, so they take free beds first and never wait behind people the council cannot fund
-        free = self.market.free_beds()
-        kind = np.where(plan == NUR, 1, 0)
-        self_home = in_home & selfpay
-        self_rank = rank_within(np.where(self_home, kind, 2), 3)
-        fits_self = self_home & (self_rank < free[kind])
-        taken = np.bincount(kind[fits_self], minlength=2)
-        council_home = in_home & ~selfpay
-        council_rank = rank_within(np.where(council_home, kind, 2), 3)
-        fits = np.where(selfpay, ~in_home | fits_self, ~in_home | (council_rank < free[kind] - taken[kind]))
-        in_reab = int(np.count_nonzero(v["alive"] & (v["setting"] == REABLEMENT)))
-        reab_rank = np.cumsum(plan == REAB) - 1
-        fits &= (plan != REAB) | (reab_rank < max(self.reablement_slots - in_reab, 0))
-
-        # money: council-funded candidates admitted while the year's headroom lasts
+        chc = (plan == NUR) & (v["need"][idx] == 4) & (self.draws.random(len(idx)) < self.chc_share) & ~selfpay
+        outside = selfpay | chc  # paid for by the person or the NHS, not the council's budget
         net = np.maximum(self.hours_needed[v["need"][idx]] - informal[idx], 0.0)
         hours = np.minimum(net, self.max_hours(v["age_m"][idx])).round()
+
+        # capacity in queue order: beds by kind and home care hours. Those paid from
+        # outside the council's budget buy in the market first, so they never wait behind people the
+        # council cannot fund.
+        free = self.market.free_beds()
+        kind = np.where(plan == NUR, 1, 0)
+        out_rank = rank_within(np.where(in_home & outside, kind, 2), 3)
+        fits_out = in_home & outside & (out_rank < free[kind])
+        taken = np.bincount(kind[fits_out], minlength=2)
+        council_rank = rank_within(np.where(in_home & ~outside, kind, 2), 3)
+        fits = np.where(outside, ~in_home | fits_out, ~in_home | (council_rank < free[kind] - taken[kind]))
+        wants_hours = plan == HOME
+        hours_free = self.free_hours(v)
+        out_hours = np.cumsum(np.where(wants_hours & outside, hours, 0.0))
+        fits_out_hours = out_hours <= hours_free
+        used = out_hours[fits_out_hours & wants_hours & outside].max(initial=0.0)
+        council_hours = np.cumsum(np.where(wants_hours & ~outside, hours, 0.0))
+        hours_ok = np.where(outside, fits_out_hours, council_hours <= hours_free - used)
+        fits &= ~wants_hours | hours_ok
+        f.pending_hours = float(hours[wants_hours & ~hours_ok].sum())
+
+        # money: council-funded candidates admitted while the year's headroom lasts
         fee = self.weekly_fee(plan, v["age_m"][idx], hours)
         cost = np.where(plan == REAB, p.unit_costs_gbp.reablement_per_episode * self.price,
                         fee * self.weeks_left(month)) * self.scale
-        council = fits & ~selfpay
-        admitted = fits & selfpay
+        council = fits & ~outside
+        admitted = fits & outside
         cand = np.flatnonzero(council)
-        admitted[cand[admit_within(cost[cand], self.headroom(v, month))]] = True
+        ok = admit_within(cost[cand], self.headroom(v, month))
+        if p.hospital_discharge_priority:  # discharges go ahead; community packages are cut to pay for them
+            ok |= v["setting"][idx[cand]] == HOSPITAL
+        admitted[cand[ok]] = True
 
         rows = idx[admitted]
         plan_a = plan[admitted]
         v["setting"][rows] = SETTING_OF_SERVICE[plan_a]
-        v["funding"][rows] = np.where(selfpay[admitted], SELF_FUNDED, COUNCIL_FUNDED)
+        v["funding"][rows] = np.select([selfpay[admitted], chc[admitted]], [SELF_FUNDED, NHS_FUNDED], COUNCIL_FUNDED)
         v["package_hours"][rows] = np.where(plan_a == HOME, hours[admitted], 0).astype(np.uint8)
         v["months_in_state"][rows] = 0
         v["waiting_since"][rows] = NOT_WAITING
@@ -321,6 +356,13 @@ class Council(mesa.Agent):
         service = self._service_of(v["setting"])
         in_service = alive & (service >= 0) & (service != REAB)
         fee = self.weekly_fee(service, v["age_m"], v["package_hours"]) * WEEKS_PER_MONTH
+        # home care is paid for the hours the workers deliver
+        self.delivery_ratio = 1.0
+        if self.workforce is not None:
+            commissioned = self.commissioned_hours(v)
+            if commissioned > self.workforce.capacity_hours:
+                self.delivery_ratio = self.workforce.capacity_hours / commissioned
+        fee = np.where(service == HOME, fee * self.delivery_ratio, fee)
 
         council = np.flatnonzero(in_service & (v["funding"] == COUNCIL_FUNDED))
         svc = service[council]
@@ -335,6 +377,7 @@ class Council(mesa.Agent):
         premium = np.where((svc == RES) | (svc == NUR), 1.0 + p.self_funder_fee_premium, 1.0)
         paid = fee[selfp] * premium
         f.self_funder_spend += np.bincount(svc, weights=paid, minlength=4) * self.scale
+        f.nhs_chc_spend = float(fee[in_service & (v["funding"] == NHS_FUNDED)].sum()) * self.scale
         v["savings"][selfp] -= paid.astype(np.float32)
         ran_down = selfp[v["savings"][selfp] <= p.upper_capital_limit_gbp]
         v["funding"][ran_down] = COUNCIL_FUNDED

@@ -1,0 +1,44 @@
+"""An NHS body (an integrated care board and its hospitals), spanning one or more councils."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from ..population import HOSPITAL
+from ..processes import hospital
+from ..scenario import NHS, NHS_AGE_BANDS
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+class NHSBody(mesa.Agent):
+    """Emergency admissions from its councils' populations, and the cost of patients who cannot leave."""
+
+    def __init__(self, model: mesa.Model, name: str, councils: list[int], params: NHS, scale: float):
+        super().__init__(model)
+        self.name, self.councils, self.p, self.scale = name, councils, params, scale
+        rates = np.array([params.emergency_admissions_per_year_need0[b] for b in NHS_AGE_BANDS])
+        self.admission_table = hospital.monthly_admission_table(rates, np.asarray(params.admission_risk_by_need))
+
+    def admit(self, v: dict, rng: np.random.Generator, t: int) -> int:
+        """Emergency admissions this month: package suspended, need may rise, first in the council's queue."""
+        n = len(v["alive"])
+        u = rng.random((2, n))
+        admitted = np.flatnonzero(hospital.draw_admissions(u[0], self.admission_table, v["age_m"], v["need"],
+                                                           v["setting"], v["alive"]))
+        v["need"][admitted] = hospital.need_after_stay(u[1][admitted], v["need"][admitted],
+                                                       self.p.need_rise_on_admission)
+        v["setting"][admitted] = HOSPITAL
+        v["funding"][admitted] = 0
+        v["package_hours"][admitted] = 0
+        v["months_in_state"][admitted] = 0
+        v["waiting_since"][admitted] = t
+        return len(admitted)
+
+    def delayed_days(self, v: dict) -> float:
+        """Bed days this month of patients still in hospital though fit to leave (agents' days)."""
+        still = v["alive"] & (v["setting"] == HOSPITAL)
+        new = still & (v["months_in_state"] == 0)
+        return float(np.count_nonzero(still & ~new) * DAYS_PER_MONTH
+                     + np.count_nonzero(new) * max(DAYS_PER_MONTH - self.p.length_of_stay_days, 0.0))

@@ -1,0 +1,28 @@
+"""Hospital: emergency admissions of people living at home, by age band and need level."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..population import COMMUNITY, HOME_CARE
+
+AGE_EDGES_MONTHS = np.array([65, 75, 85]) * 12  # bands 18-64, 65-74, 75-84, 85+
+
+
+def monthly_admission_table(per_year_need0: np.ndarray, risk_by_need: np.ndarray) -> np.ndarray:
+    """Monthly admission probability by (age band, need): annual rates as hazards, over 12."""
+    annual = np.outer(per_year_need0, risk_by_need)
+    return -np.expm1(-annual / 12.0)
+
+
+def draw_admissions(u: np.ndarray, table: np.ndarray, age_m: np.ndarray, need: np.ndarray,
+                    setting: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    """Mask of people admitted this month: living at home (with or without home care) and u < P."""
+    at_home = alive & ((setting == COMMUNITY) | (setting == HOME_CARE))
+    band = np.searchsorted(AGE_EDGES_MONTHS, age_m, side="right")
+    return at_home & (u < table[band, need])
+
+
+def need_after_stay(u: np.ndarray, need: np.ndarray, p_rise: float) -> np.ndarray:
+    """Need after an emergency stay: one level higher with probability ``p_rise`` (at most 4)."""
+    return np.minimum(need + (u < p_rise), 4).astype(np.uint8)
