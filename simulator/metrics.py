@@ -13,6 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from .actors.council import SERVICES, WEEKS_PER_MONTH, MonthFlows
+from .finance import INCOME_SOURCES
 from .population import (COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, NHS_FUNDED, NURSING, REABLEMENT,
                          RESIDENTIAL, SELF_FUNDED)
 
@@ -64,11 +65,15 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "council_spend": (("service",), "GBP/month", "Council gross current spend by service (base-year prices)", "flow", False),
     "self_funder_spend": (("service",), "GBP/month", "Self-funders' spend on care by service (base-year prices)", "flow", False),
     "charges": ((), "GBP/month", "Client contributions to council-funded care (base-year prices)", "flow", False),
-    "outturn": ((), "GBP/month", "Year-end outturn (budget less spend) booked to reserves in March", "flow", False),
+    "outturn": ((), "GBP/month", "Year-end outturn (income less spend) booked to reserves in March", "flow", False),
+    "income": (("income_source",), "GBP/month", "Council income for adult social care by source (base-year prices)",
+               "flow", False),
+    "eligibility_threshold": ((), "need level", "Council's eligibility threshold in force", "stock", False),
+    "placements_frozen": ((), "1", "1 if the council funds no new care home places this year", "stock", False),
 }
 
 DIM_SIZES = {"age_band": len(AGE_BANDS), "sex": 2, "need": 5, "service": len(SERVICES), "funder": len(FUNDERS),
-             "care_home": 2, "nhs_item": len(NHS_ITEMS)}
+             "care_home": 2, "nhs_item": len(NHS_ITEMS), "income_source": len(INCOME_SOURCES)}
 
 
 def age_band(age_m: np.ndarray) -> np.ndarray:
@@ -141,6 +146,9 @@ class Recorder:
         d["self_funder_spend"][t, c] = flows.self_funder_spend
         d["charges"][t, c] = flows.charges
         d["outturn"][t, c] = flows.outturn
+        d["income"][t, c] = flows.income
+        d["eligibility_threshold"][t, c] = council.threshold
+        d["placements_frozen"][t, c] = council.frozen
 
     def to_dataset(self, times: pd.DatetimeIndex, codes: list[str], names: list[str], scale: float,
                    attrs: dict) -> xr.Dataset:
@@ -156,6 +164,7 @@ class Recorder:
             "funder": ("funder", list(FUNDERS)),
             "care_home": ("care_home", list(BED_KINDS)),
             "nhs_item": ("nhs_item", list(NHS_ITEMS)),
+            "income_source": ("income_source", list(INCOME_SOURCES)),
         }
         variables = {}
         for name, (dims, units, long_name, kind, scaled) in VARIABLES.items():

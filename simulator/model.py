@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import __version__, data, rates, streams
+from . import __version__, data, finance, rates, streams
 from .actors.care_market import CareHomeMarket
 from .actors.council import Council, MonthFlows
 from .actors.nhs import NHSBody
@@ -86,18 +86,12 @@ class CareModel(mesa.Model):
     def _build_actors(self, table: pd.DataFrame, persons: np.ndarray) -> None:
         sc = self.scenario
         england = data.council_table(["ENGLAND"])
-        eng_spend = float(data.councils()["gce_2016_17_gbp000"].sum())
         adults = persons[:, 18:].sum(axis=1)
-        eng_adults = float(england[data.age_columns()[18:]].to_numpy().sum())
         old = persons[:, 75:].sum(axis=1)
         eng_old = float(england[data.age_columns()[75:]].to_numpy().sum())
         self.markets, self.councils = [], []
         for c, code in enumerate(self.codes):
             local = sc.local(code)
-            spend = table["gce_2016_17_gbp000"].iloc[c]
-            share = spend / eng_spend if np.isfinite(spend) and spend > 0 else adults[c] / eng_adults
-            budget = local.finance.budget_gbp
-            budget = local.finance.england_budget_gbp * share if budget is None else budget
             beds = local.care_homes.beds
             if beds is None:
                 beds = {k: v * old[c] / eng_old for k, v in local.care_homes.beds_england.items()}
@@ -105,8 +99,9 @@ class CareModel(mesa.Model):
                                                        beds["nursing"] / sc.run.scale]))
             home_index, hc_index = data.cost_indices(code)
             cost_index = (local.council.care_home_cost_index or home_index, local.council.home_care_cost_index or hc_index)
-            council = Council(self, c, code, self.names[c], local, sc.run.scale, budget, adults[c], market,
-                              self._rng[(c, "council")], cost_index, sc.nhs.chc_share_of_nursing_placements)
+            council = Council(self, c, code, self.names[c], local, sc.run.scale, finance.income_plan(code, local.finance),
+                              self.fy_start_year(0), adults[c], market, self._rng[(c, "council")], cost_index,
+                              sc.nhs.chc_share_of_nursing_placements)
             self.markets.append(market)
             self.councils.append(council)
         index = {code: c for c, code in enumerate(self.codes)}
@@ -120,7 +115,7 @@ class CareModel(mesa.Model):
             v = self.population.view(c)
             informal = self._informal(c, v)
             council.step_month(v, informal, 0, self.start_month, initial=True)
-            council.spent = 0.0
+            council.spent = council.income_ytd = 0.0
             self.markets[c].count_occupied(v["setting"], v["alive"])
             v["waiting_since"][v["waiting_since"] >= 0] = 0
             council.workforce = HomeCareWorkforce(self, c, self.scenario.local(self.codes[c]).workforce,
@@ -155,6 +150,10 @@ class CareModel(mesa.Model):
         """Whole financial years (April-March) between the start's financial year and step ``t``'s."""
         return ((self.start_month - 4) % 12 + t) // 12
 
+    def fy_start_year(self, t: int) -> int:
+        """Calendar year of the April that starts step ``t``'s financial year."""
+        return self.start_year + (self.start_month - 1 + t) // 12 - (1 if self.calendar_month(t) < 4 else 0)
+
     def cohort_index(self, t: int) -> int:
         """Which entrant cohort turns 18 at step ``t``: the financial year's starting calendar year less
         the start year (cohort 0, aged 17 in the base data, also covers a January-March start)."""
@@ -165,7 +164,7 @@ class CareModel(mesa.Model):
         month = self.calendar_month(t)
         if month == 4 and t > 0:
             for council in self.councils:
-                council.open_year(self.financial_years_elapsed(t))
+                council.open_year(self.financial_years_elapsed(t), self.fy_start_year(t))
         for c in range(len(self.codes)):
             ctx = CouncilMonth(c, t, month, self.population.view(c))
             for _name, fn in self.step_order():

@@ -204,13 +204,38 @@ class CouncilPolicy(_Strict):
         return self
 
 
+IncomeSource = Literal["central_grant", "council_tax", "nhs_transfers"]
+OverspendResponse = Literal["tighten_eligibility", "cut_package_hours", "freeze_placements"]
+
+
 class Finance(_Strict):
     england_budget_gbp: Money
     budget_gbp: Money | None
-    real_budget_growth_per_year: Growth
+    income_shares: dict[IncomeSource, Share]
+    central_grant_schedule: dict[Annotated[str, Field(pattern=r"^\d{4}$")], Annotated[float, Field(ge=0, le=10)]]
+    grant_formula: dict[Literal["adults", "older_65plus", "historic_spend"], Annotated[float, Field(ge=0)]]
+    council_tax_real_growth_per_year: Growth
+    nhs_transfer_real_growth_per_year: Growth
+    pooled_pot_gbp: Money
     real_unit_cost_growth_per_year: Growth
     opening_reserves_share: Annotated[float, Field(ge=0, le=10)]
     reserve_draw_limit: Share
+    overspend_responses: list[OverspendResponse]
+    package_cut_share: Share
+
+    @field_validator("income_shares")
+    @classmethod
+    def _shares(cls, v: dict) -> dict:
+        if set(v) != {"central_grant", "council_tax", "nhs_transfers"} or abs(sum(v.values()) - 1) > 1e-6:
+            raise ValueError("expected central_grant, council_tax and nhs_transfers shares summing to 1")
+        return v
+
+    @field_validator("grant_formula")
+    @classmethod
+    def _weights(cls, v: dict) -> dict:
+        if not v or sum(v.values()) <= 0:
+            raise ValueError("expected at least one positive weight")
+        return v
 
 
 class Workforce(_Strict):

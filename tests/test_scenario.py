@@ -190,7 +190,7 @@ def test_extends_deep_merge(tmp_path):
     write(tmp_path / "parent.yaml", "name: parent\ndescription: the parent\n"
           "council:\n  eligibility_threshold: 2\n  max_home_care_hours: 15\n"
           "  unit_costs_gbp: {home_care_per_hour: 21.0, reablement_per_episode: 1000}\n"
-          "finance: {real_budget_growth_per_year: 0.02}\n")
+          "finance: {council_tax_real_growth_per_year: 0.02}\n")
     child = write(tmp_path / "child.yaml", "extends: parent.yaml\n"
                   "council:\n  eligibility_threshold: 4\n  unit_costs_gbp: {home_care_per_hour: 25.0}\n")
     sc = load_scenario(child)
@@ -199,7 +199,7 @@ def test_extends_deep_merge(tmp_path):
     assert sc.council.unit_costs_gbp.home_care_per_hour == 25.0  # nested override
     assert sc.council.unit_costs_gbp.reablement_per_episode == 1000  # nested sibling from parent
     assert sc.council.unit_costs_gbp.nursing_per_week_65plus == 643.0  # nested sibling from defaults
-    assert sc.finance.real_budget_growth_per_year == 0.02
+    assert sc.finance.council_tax_real_growth_per_year == 0.02
     assert sc.finance.england_budget_gbp == 16.0e9
     assert sc.name == "child"  # the parent's name and description are not inherited
     assert sc.description == ""

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..population import (COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, KNOWN, NHS_FUNDED, NO_FUNDING,
                           NOT_WAITING, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED)
+from ..finance import INCOME_SOURCES, IncomePlan, monthly
 from ..scenario import Local
 from .care_market import CareHomeMarket
 
@@ -51,10 +52,11 @@ class MonthFlows:
     nhs_chc_spend: float = 0.0  # NHS continuing healthcare fees for nursing placements, GBP
     pending_hours: float = 0.0  # home care hours a week wanted by people held back for want of workers (agents)
     charges: float = 0.0  # client contributions to council-funded care, GBP
-    outturn: float = 0.0  # budget less spend, booked to reserves when the year closes (March), GBP
+    outturn: float = 0.0  # income less spend, booked to reserves when the year closes (March), GBP
     turned_to_council: int = 0  # self-funders whose capital fell to the upper limit
 
     def __post_init__(self):
+        self.income = np.zeros(len(INCOME_SOURCES))  # GBP this month by INCOME_SOURCES
         self.admissions = np.zeros(4, np.int64)
         self.spend = np.zeros(4)
         self.self_funder_spend = np.zeros(4)
@@ -64,8 +66,8 @@ class Council(mesa.Agent):
     """A council's policy, budget and queue, acting on the people in its population block."""
 
     def __init__(self, model: mesa.Model, index: int, code: str, name: str, local: Local, scale: float,
-                 annual_budget: float, adults: float, market: CareHomeMarket, rng: np.random.Generator,
-                 cost_index: tuple[float, float] = (1.0, 1.0), chc_share: float = 0.0):
+                 plan: IncomePlan, fy_start_year: int, adults: float, market: CareHomeMarket,
+                 rng: np.random.Generator, cost_index: tuple[float, float] = (1.0, 1.0), chc_share: float = 0.0):
         super().__init__(model)
         self.index, self.code, self.name = index, code, name
         self.policy = local.council
@@ -77,9 +79,16 @@ class Council(mesa.Agent):
         self.delivery_ratio = 1.0  # share of commissioned home care hours the workers can deliver
         self.market = market
         self.draws = rng  # this council's own stream (mesa.Agent.rng is the model's)
-        self.budget = float(annual_budget)
+        self.plan = plan
+        self.annual = plan.for_year(0, fy_start_year)  # this year's income by source, GBP a year
+        self.budget = sum(self.annual.values())  # this year's income before user charges
         self.reserves = self.finance.opening_reserves_share * self.budget
-        self.spent = 0.0
+        self.income_ytd = 0.0  # income received this financial year, charges included, GBP
+        self.spent = 0.0  # gross spend this financial year, GBP
+        self.last_outturn = 0.0
+        self.threshold = self.policy.eligibility_threshold  # may tighten after an overspend
+        self.frozen = False  # no new council-funded care home placements this year
+        self.package_factor = 1.0  # council home care packages as a share of assessed hours this year
         self.price = 1.0  # real unit-cost index, 1 in the base year
         self.reablement_slots = int(round(self.policy.reablement_slots_per_100k_adults * adults / 1e5 / self.scale))
         hours = np.asarray(self.policy.home_care_hours_by_need, np.float32)
@@ -118,10 +127,12 @@ class Council(mesa.Agent):
         return ((3 - month) % 12 + 1) * WEEKS_PER_MONTH
 
     def headroom(self, v: dict, month: int) -> float:
-        """Money still uncommitted this year, GBP: budget plus drawable reserves less spend and commitments."""
+        """Money still uncommitted this year, GBP: income received and still due, plus drawable reserves,
+        less spend so far and the cost of current packages to the year end."""
         committed = self.weekly_commitment(v) * self.weeks_left(month)
         drawable = max(self.reserves, 0.0) * self.finance.reserve_draw_limit
-        return self.budget + drawable - self.spent - committed
+        still_due = self.budget * (self.weeks_left(month) / WEEKS_PER_MONTH - 1.0) / 12.0
+        return self.income_ytd + still_due + drawable - self.spent - committed
 
     @staticmethod
     def commissioned_hours(v: dict) -> float:
@@ -148,21 +159,37 @@ class Council(mesa.Agent):
         return lookup[setting]
 
     def close_year(self) -> float:
-        """End of March: the year's outturn (budget less spend, GBP) goes into reserves; returns it."""
-        outturn = self.budget - self.spent
+        """End of March: the year's outturn (income less spend, GBP) goes into reserves; returns it."""
+        outturn = self.income_ytd - self.spent
         self.reserves += outturn
-        self.spent = 0.0
+        self.last_outturn = outturn
+        self.income_ytd = self.spent = 0.0
         return outturn
 
-    def open_year(self, years_elapsed: int) -> None:
-        """April: this year's budget and real unit-cost index."""
-        self.budget *= 1.0 + self.finance.real_budget_growth_per_year
-        self.price = (1.0 + self.finance.real_unit_cost_growth_per_year) ** years_elapsed
+    def open_year(self, years_elapsed: int, fy_start_year: int) -> None:
+        """April: this year's income and prices; after an overspend, the scenario's responses."""
+        f = self.finance
+        self.annual = self.plan.for_year(years_elapsed, fy_start_year)
+        self.budget = sum(self.annual.values())
+        self.price = (1.0 + f.real_unit_cost_growth_per_year) ** years_elapsed
+        overspent = self.last_outturn < 0
+        self.frozen = overspent and "freeze_placements" in f.overspend_responses
+        if overspent and "tighten_eligibility" in f.overspend_responses:
+            self.threshold = min(self.threshold + 1, 4)
+        # packages sized at a share of assessed hours for the year (applied at the monthly review)
+        cut = overspent and "cut_package_hours" in f.overspend_responses
+        self.package_factor = 1.0 - f.package_cut_share if cut else 1.0
+
+    def receive_income(self, f: "MonthFlows") -> None:
+        """A month's income from each source (charges are added when collected)."""
+        f.income[:] = monthly(self.annual)
+        self.income_ytd += float(f.income.sum())
 
     # ------------------------------------------------------------------ the month
     def step_month(self, v: dict, informal: np.ndarray, t: int, month: int, initial: bool = False) -> MonthFlows:
         """One month of the council's work on its people ``v`` (column views). Returns the month's flows."""
         f = MonthFlows()
+        self.receive_income(f)
         if not initial:
             self._end_reablement(v, f)
             self._review_packages(v, informal, t, month)
@@ -184,7 +211,7 @@ class Council(mesa.Agent):
         v["months_in_state"][done] = 0
         v["flags"][done] |= REABLED
         better = done[ok]
-        v["need"][better] = np.minimum(v["need"][better], p.eligibility_threshold - 1)
+        v["need"][better] = np.minimum(v["need"][better], self.threshold - 1)
         v["flags"][better] &= ~KNOWN
         v["waiting_since"][done[~ok]] = 0  # still needs support: queued as if waiting since the start
 
@@ -193,7 +220,7 @@ class Council(mesa.Agent):
         p = self.policy
         idx = np.flatnonzero(v["alive"] & (v["setting"] == HOME_CARE))
         need = v["need"][idx]
-        below = need < p.eligibility_threshold
+        below = need < self.threshold
         gone = idx[below]
         v["setting"][gone], v["funding"][gone], v["package_hours"][gone] = COMMUNITY, NO_FUNDING, 0
         v["flags"][gone] &= ~KNOWN
@@ -203,19 +230,20 @@ class Council(mesa.Agent):
         wants_home = (net > ceiling) & (v["waiting_since"][keep] < 0)
         v["waiting_since"][keep[wants_home]] = t
         target = np.minimum(net, ceiling).round().astype(np.uint8)
+        council_target = np.floor(target * self.package_factor).astype(np.uint8)
         # self-funders buy what they need; council packages shrink freely and grow only within the budget
         current = v["package_hours"][keep]
         selfpay = v["funding"][keep] == SELF_FUNDED
         v["package_hours"][keep[selfpay]] = target[selfpay]
         council = ~selfpay
-        down = council & (target <= current)
-        v["package_hours"][keep[down]] = target[down]
-        up = np.flatnonzero(council & (target > current))
+        down = council & (council_target <= current)
+        v["package_hours"][keep[down]] = council_target[down]
+        up = np.flatnonzero(council & (council_target > current))
         if len(up):
-            extra = (target[up].astype(float) - current[up]) * self.hourly_rate()
+            extra = (council_target[up].astype(float) - current[up]) * self.hourly_rate()
             cost = extra * self.scale * self.weeks_left(month)
             ok = admit_within(cost, self.headroom(v, month))
-            v["package_hours"][keep[up[ok]]] = target[up[ok]]
+            v["package_hours"][keep[up[ok]]] = council_target[up[ok]]
         self._cut_if_overcommitted(v, month)
 
     def _cut_if_overcommitted(self, v: dict, month: int) -> None:
@@ -234,7 +262,7 @@ class Council(mesa.Agent):
     def _take_requests(self, v: dict, informal: np.ndarray, t: int, f: MonthFlows, initial: bool) -> None:
         """People with eligible need who are not yet known ask for help; those no longer eligible leave the queue."""
         p = self.policy
-        eligible = v["alive"] & (v["need"] >= p.eligibility_threshold)
+        eligible = v["alive"] & (v["need"] >= self.threshold)
         left = (v["waiting_since"] >= 0) & ~eligible
         v["waiting_since"][left] = NOT_WAITING
         v["flags"][left] &= ~KNOWN
@@ -297,6 +325,7 @@ class Council(mesa.Agent):
         outside = selfpay | chc  # paid for by the person or the NHS, not the council's budget
         net = np.maximum(self.hours_needed[v["need"][idx]] - informal[idx], 0.0)
         hours = np.minimum(net, self.max_hours(v["age_m"][idx])).round()
+        hours = np.where(selfpay, hours, np.floor(hours * self.package_factor))
 
         # capacity in queue order: beds by kind and home care hours. Those paid from
         # outside the council's budget buy in the market first, so they never wait behind people the
@@ -308,6 +337,8 @@ class Council(mesa.Agent):
         taken = np.bincount(kind[fits_out], minlength=2)
         council_rank = rank_within(np.where(in_home & ~outside, kind, 2), 3)
         fits = np.where(outside, ~in_home | fits_out, ~in_home | (council_rank < free[kind] - taken[kind]))
+        if self.frozen:  # placements frozen after an overspend: the council funds no new care home places
+            fits &= outside | ~in_home
         wants_hours = plan == HOME
         hours_free = self.free_hours(v)
         out_hours = np.cumsum(np.where(wants_hours & outside, hours, 0.0))
@@ -371,6 +402,8 @@ class Council(mesa.Agent):
         weekly_charge = self.tariff(v["savings"][council].astype(float)) \
             + np.where(in_home, p.care_home_income_contribution_gbp_per_week, 0.0)
         f.charges = float(np.minimum(weekly_charge * WEEKS_PER_MONTH, fee[council]).sum()) * self.scale
+        f.income[INCOME_SOURCES.index("charges")] = f.charges
+        self.income_ytd += f.charges
 
         selfp = np.flatnonzero(in_service & (v["funding"] == SELF_FUNDED))
         svc = service[selfp]
