@@ -44,6 +44,12 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "home_care_delivered_hours": ((), "hours/week", "Home care hours delivered (commissioned, capped by workers)",
                                   "stock", True),
     "beds": (("care_home",), "beds", "Registered care home beds", "stock", True),
+    "waiting_for_bed": ((), "people", "People assessed for a care home, waiting at home or in hospital for a place",
+                        "stock", True),
+    "care_home_margin": ((), "1", "Care home providers' margin on fees, smoothed over the response lag", "stock", False),
+    "bed_openings": (("care_home",), "beds/month", "Care home beds opened", "flow", True),
+    "bed_closures": (("care_home",), "beds/month", "Care home beds closed (including shocks)", "flow", True),
+    "displaced_residents": ((), "people/month", "Residents of closed beds moved out to wait at home", "flow", True),
     "occupied_beds": (("care_home",), "beds", "Occupied care home beds", "stock", True),
     "budget": ((), "GBP/year", "Council's annual budget for adult social care in force (base-year prices)", "stock", False),
     "reserves": ((), "GBP", "Council's social care reserves at the end of the month, after any year-end outturn",
@@ -121,6 +127,10 @@ class Recorder:
         d["unmet_hours"][t, c] = gap.sum()
         d["informal_hours"][t, c] = np.minimum(informal, needed)[community].sum()
         d["beds"][t, c] = market.beds
+        d["waiting_for_bed"][t, c] = flows.waiting_for_bed
+        d["care_home_margin"][t, c] = market.margin
+        d["bed_openings"][t, c], d["bed_closures"][t, c] = market.opened, market.closed
+        d["displaced_residents"][t, c] = market.displaced
         d["in_hospital_waiting"][t, c] = np.count_nonzero(alive & (setting == HOSPITAL))
         wf = council.workforce
         d["workers"][t, c], d["posts"][t, c], d["vacancy_rate"][t, c] = wf.workers, wf.posts, wf.vacancy_rate

@@ -58,7 +58,7 @@ class CareModel(mesa.Model):
         self.t = 0
         self._rng = {(c, p): streams.stream(seed, replicate, code, p)
                      for c, code in enumerate(self.codes)
-                     for p in ("demography", "needs", "council", "entrants", "hospital")}
+                     for p in ("demography", "needs", "council", "entrants", "hospital", "care_market")}
         self.cohorts = [entrant_cohorts(row, scenario.run.years + 1) for row in persons]
         self.population = self._synthesise(persons)
         self._build_actors(table, persons)
@@ -96,7 +96,8 @@ class CareModel(mesa.Model):
             if beds is None:
                 beds = {k: v * old[c] / eng_old for k, v in local.care_homes.beds_england.items()}
             market = CareHomeMarket(self, c, np.round([beds["residential"] / sc.run.scale,
-                                                       beds["nursing"] / sc.run.scale]))
+                                                       beds["nursing"] / sc.run.scale]),
+                                    local.care_homes, local.council.self_funder_fee_premium)
             home_index, hc_index = data.cost_indices(code)
             cost_index = (local.council.care_home_cost_index or home_index, local.council.home_care_cost_index or hc_index)
             council = Council(self, c, code, self.names[c], local, sc.run.scale, finance.income_plan(code, local.finance),
@@ -104,10 +105,26 @@ class CareModel(mesa.Model):
                               sc.nhs.chc_share_of_nursing_placements)
             self.markets.append(market)
             self.councils.append(council)
+        self._shocks = self._closure_shocks()
         index = {code: c for c, code in enumerate(self.codes)}
         self.nhs_bodies = [NHSBody(self, name, [index[m] for m in members], sc.nhs, sc.run.scale)
                            for name, members in sc.geography.nhs_groups()]
         self.nhs_of = {c: body for body in self.nhs_bodies for c in body.councils}
+
+    def _closure_shocks(self) -> dict[int, np.ndarray]:
+        """Beds (agents) lost by step and council, shape (councils, 2): England-wide shocks shared by beds."""
+        shocks: dict[int, np.ndarray] = {}
+        for c, code in enumerate(self.codes):
+            homes = self.scenario.local(code).care_homes
+            england = np.array([homes.beds_england["residential"], homes.beds_england["nursing"]], float)
+            share = self.markets[c].stock * self.scenario.run.scale / np.maximum(england, 1.0)
+            for shock in homes.closure_shocks:
+                y, m = map(int, shock.month.split("-"))
+                t = (y - self.start_year) * 12 + (m - self.start_month)
+                if 0 <= t < self.n_steps:
+                    beds = np.array([shock.residential, shock.nursing], float) / self.scenario.run.scale
+                    shocks.setdefault(t, np.zeros((len(self.codes), 2)))[c] += beds * share if shock.scope == "england" else beds
+        return shocks
 
     def _initial_placements(self) -> None:
         """People already in care at the start: the council's queue cleared once against a full year's budget."""
@@ -234,8 +251,12 @@ class CareModel(mesa.Model):
             ctx.flows.outturn = council.close_year()
 
     def _care_market(self, ctx: CouncilMonth) -> None:
-        """Care home beds recounted after deaths and admissions."""
-        self.markets[ctx.c].count_occupied(ctx.v["setting"], ctx.v["alive"])
+        """Care homes: occupancy recounted; fees against costs set the margin; beds open and close; shocks."""
+        market, council = self.markets[ctx.c], self.councils[ctx.c]
+        market.count_occupied(ctx.v["setting"], ctx.v["alive"])
+        fee = council.weekly_fee(np.array([2, 3]), np.full(2, 65 * 12), np.zeros(2))  # RES, NUR at 65+
+        shock = self._shocks.get(ctx.t, np.zeros((len(self.codes), 2)))[ctx.c]
+        market.month(ctx.v, fee, shock, self._rng[(ctx.c, "care_market")])
 
     def _record(self, ctx: CouncilMonth) -> None:
         """Stocks at the end of the month and the month's flows, by council."""

@@ -264,9 +264,23 @@ class NHS(_Strict):
 Beds = dict[Literal["residential", "nursing"], Annotated[int, Field(ge=0)]]
 
 
+class ClosureShock(_Strict):
+    month: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    residential: Annotated[int, Field(ge=0)]
+    nursing: Annotated[int, Field(ge=0)]
+    scope: Literal["england", "council"]
+
+
 class CareHomes(_Strict):
     beds_england: Beds
     beds: Beds | None
+    provider_cost_ratio: Annotated[float, Field(gt=0, le=5)]
+    reference_occupancy: Annotated[float, Field(gt=0, le=1)]
+    reference_self_funder_share: Share
+    closure_rate_per_year: Annotated[float, Field(ge=0, le=1)]
+    margin_sensitivity: Annotated[float, Field(ge=0, le=100)]
+    response_lag_months: Annotated[float, Field(ge=1, le=120)]
+    closure_shocks: list[ClosureShock]
 
 
 #: parameter groups a scenario may set for one council under ``councils: {CODE: {group: {...}}}``

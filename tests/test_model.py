@@ -18,7 +18,7 @@ from simulator.scenario import OLD_AGE_BANDS
 RUTLAND, ISLES_OF_SCILLY = "E06000017", "E06000053"
 
 #: Dataset variables that may legitimately be negative (a deficit)
-SIGNED = {"reserves"}
+SIGNED = {"reserves", "care_home_margin", "outturn"}
 
 
 def total_people(ds: xr.Dataset) -> xr.DataArray:

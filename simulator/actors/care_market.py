@@ -1,23 +1,42 @@
-"""A council area's care home market: residential and nursing beds, no admission without a free bed."""
+"""A council area's care home market: beds, fees, occupancy and margin, openings and closures.
+
+No admission without a free bed. Providers earn council fees for council-funded residents, more
+from self-funders and the NHS rate for continuing healthcare, against a cost per registered bed.
+Beds close at a base rate and open to replace them while the margin (smoothed over a lag) stays at
+its level at the published base-year occupancy and self-funder share; a falling margin closes more and opens fewer, a rising one the reverse.
+Closure shocks remove beds at a given month; residents of closed beds wait at home for a new place.
+"""
 
 from __future__ import annotations
 
 import mesa
 import numpy as np
 
-from ..population import NURSING, RESIDENTIAL
+from ..population import COMMUNITY, NO_FUNDING, NURSING, RESIDENTIAL, SELF_FUNDED
+from ..scenario import CareHomes
 
 KINDS = ("residential", "nursing")
+SETTING_OF_KIND = (RESIDENTIAL, NURSING)
 
 
 class CareHomeMarket(mesa.Agent):
-    """Registered beds by kind (in agents, i.e. people / scale) and their occupancy each month."""
+    """Registered beds by kind (in agents, i.e. people / scale; fractional stock, whole beds usable)."""
 
-    def __init__(self, model: mesa.Model, council: int, beds: np.ndarray):
+    def __init__(self, model: mesa.Model, council: int, beds: np.ndarray, params: CareHomes, premium: float):
         super().__init__(model)
         self.council = council
-        self.beds = np.asarray(beds, np.int64)  # [residential, nursing]
+        self.p = params
+        self.premium = premium  # self-funders pay the council fee times (1 + premium)
+        self.stock = np.asarray(beds, float)  # registered beds, fractional as openings accrue
         self.occupied = np.zeros(2, np.int64)
+        self.margin = self.base_margin = None  # smoothed and reference margins, set in the first month
+        self.opened = np.zeros(2)
+        self.closed = np.zeros(2)
+        self.displaced = 0
+
+    @property
+    def beds(self) -> np.ndarray:
+        return np.floor(self.stock + 1e-9).astype(np.int64)
 
     def count_occupied(self, setting: np.ndarray, alive: np.ndarray) -> None:
         """Recount occupied beds from the people living in care homes."""
@@ -31,3 +50,56 @@ class CareHomeMarket(mesa.Agent):
         if n > self.free_beds()[kind]:
             raise RuntimeError("care home admission without a free bed")
         self.occupied[kind] += n
+
+    # ------------------------------------------------------------------ money and dynamics
+    def weekly_margin(self, v: dict, council_fee: np.ndarray) -> float:
+        """Providers' margin this month: (fees - cost of registered beds) / fees, all kinds together.
+
+        ``council_fee``: the council's weekly fee per resident by kind (local cost level, this year's prices).
+        """
+        alive = v["alive"]
+        revenue = 0.0
+        for k, setting in enumerate(SETTING_OF_KIND):
+            here = alive & (v["setting"] == setting)
+            selfpay = np.count_nonzero(here & (v["funding"] == SELF_FUNDED))
+            others = np.count_nonzero(here) - selfpay
+            revenue += council_fee[k] * (others + selfpay * (1.0 + self.premium))
+        cost = float(self.stock @ (council_fee * self.p.provider_cost_ratio))
+        return (revenue - cost) / revenue if revenue > 0 else -1.0
+
+    def reference_margin(self) -> float:
+        """The margin at the published base-year occupancy and self-funder share, where openings equal closures."""
+        p = self.p
+        fees = p.reference_occupancy * (1.0 + self.premium * p.reference_self_funder_share)
+        return 1.0 - p.provider_cost_ratio / fees
+
+    def month(self, v: dict, council_fee: np.ndarray, shock_beds: np.ndarray, rng: np.random.Generator) -> None:
+        """Openings and closures for the month, then any closure shock (residents of closed beds go home)."""
+        p = self.p
+        now = self.weekly_margin(v, council_fee)
+        if self.margin is None:
+            self.margin = self.base_margin = self.reference_margin()
+        self.margin += (now - self.margin) / max(p.response_lag_months, 1.0)
+        push = np.exp(p.margin_sensitivity * (self.margin - self.base_margin))
+        base = self.stock * p.closure_rate_per_year / 12.0
+        self.closed = base / push
+        self.opened = base * push
+        self.stock = np.maximum(self.stock + self.opened - self.closed - shock_beds, 0.0)
+        self.closed = self.closed + np.minimum(shock_beds, self.stock + shock_beds)
+        self.displaced = self._displace(v, rng)
+
+    def _displace(self, v: dict, rng: np.random.Generator) -> int:
+        """Residents beyond the beds left move out to wait at home, first in the council's queue."""
+        moved = 0
+        for k, setting in enumerate(SETTING_OF_KIND):
+            rows = np.flatnonzero(v["alive"] & (v["setting"] == setting))
+            excess = len(rows) - int(self.beds[k])
+            if excess > 0:
+                out = rng.choice(rows, excess, replace=False)
+                v["setting"][out] = COMMUNITY
+                v["funding"][out] = NO_FUNDING
+                v["months_in_state"][out] = 0
+                v["waiting_since"][out] = 0
+                moved += excess
+        self.count_occupied(v["setting"], v["alive"])
+        return moved

@@ -51,6 +51,7 @@ class MonthFlows:
     self_funder_spend: np.ndarray = None  # by service, GBP
     nhs_chc_spend: float = 0.0  # NHS continuing healthcare fees for nursing placements, GBP
     pending_hours: float = 0.0  # home care hours a week wanted by people held back for want of workers (agents)
+    waiting_for_bed: int = 0  # people planned for a care home (at home or in hospital) not yet placed
     charges: float = 0.0  # client contributions to council-funded care, GBP
     outturn: float = 0.0  # income less spend, booked to reserves when the year closes (March), GBP
     turned_to_council: int = 0  # self-funders whose capital fell to the upper limit
@@ -361,6 +362,7 @@ class Council(mesa.Agent):
             ok |= v["setting"][idx[cand]] == HOSPITAL
         admitted[cand[ok]] = True
 
+        f.waiting_for_bed = int(np.count_nonzero(in_home & ~admitted))
         rows = idx[admitted]
         plan_a = plan[admitted]
         v["setting"][rows] = SETTING_OF_SERVICE[plan_a]

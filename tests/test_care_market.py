@@ -1,0 +1,64 @@
+"""Care home markets: margin-driven openings and closures, and closure shocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import simulator
+
+ROOT = Path(__file__).resolve().parents[1]
+NORFOLK, HACKNEY, GATESHEAD = "E10000020", "E09000012", "E08000037"
+
+
+@pytest.fixture(scope="module")
+def three():
+    return simulator.load_scenario(ROOT / "scenarios" / "three_councils.yaml").with_updates(
+        {"run.years": 2, "run.scale": 20})
+
+
+def test_closure_shock_raises_waits_for_beds(three):
+    """Direction of effect (fixed seed): 30% of England's beds close in July 2019, shared pro rata
+    (more than the empty beds, so some residents are displaced too)."""
+    shock = {"month": "2019-07", "residential": 70_000, "nursing": 66_000, "scope": "england"}
+    base = simulator.run(three)
+    hit = simulator.run(three.with_updates({"care_homes.closure_shocks": [shock]}))
+    july = 3
+    lost = base.beds.isel(time=july - 1).sum("care_home") - hit.beds.isel(time=july).sum("care_home")
+    assert float(lost.sum()) > 0.25 * float(base.beds.isel(time=july - 1).sum())
+    after = dict(time=slice(july, july + 12))
+    assert float(hit.waiting_for_bed.isel(**after).sum()) > float(base.waiting_for_bed.isel(**after).sum()) + 100
+    assert float(hit.displaced_residents.sum()) > 0
+    assert float(hit.delayed_days.isel(**after).sum()) >= float(base.delayed_days.isel(**after).sum())
+    # never more residents than beds
+    assert np.all(hit.occupied_beds.values <= hit.beds.values)
+
+
+def test_local_shock_hits_one_council(three):
+    shock = {"month": "2019-06", "residential": 500, "nursing": 500, "scope": "council"}
+    hit = simulator.run(three.with_updates({"councils": {HACKNEY: {"care_homes": {"closure_shocks": [shock]}}}}))
+    base = simulator.run(three)
+    assert float(base.beds.sel(council=HACKNEY).isel(time=2).sum() - hit.beds.sel(council=HACKNEY).isel(time=2).sum()) \
+        >= 1000 / three.run.scale - 1
+    np.testing.assert_array_equal(base.beds.sel(council=NORFOLK).values, hit.beds.sel(council=NORFOLK).values)
+
+
+def test_lower_margins_close_beds(three):
+    """Dearer providers (cost above fees) shrink the market; cheaper ones grow it."""
+    base, dear, cheap = (simulator.run(three.with_updates({"care_homes.provider_cost_ratio": r}))
+                         for r in (0.95, 1.10, 0.80))
+    end = dict(time=-1)
+    beds = [float(d.beds.isel(**end).sum()) for d in (dear, base, cheap)]
+    assert beds[0] < beds[1] < beds[2]
+    assert float(dear.bed_closures.sum()) > float(base.bed_closures.sum())
+
+
+def test_reference_margin_balances_openings_and_closures(three):
+    model = simulator.CareModel(three.with_updates({"run.years": 1}))
+    market = model.markets[0]
+    market.margin = market.base_margin = market.reference_margin()
+    # at the reference margin the push is one: openings equal closures
+    assert market.reference_margin() == pytest.approx(
+        1 - 0.95 / (0.847 * (1 + 0.41 * 0.367)), rel=1e-9)
