@@ -67,6 +67,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "admissions": (("service",), "people/month", "Admissions to each service (all funders)", "flow", True),
     "reablement_ended": ((), "people/month", "Reablement episodes ended", "flow", True),
     "reablement_success": ((), "people/month", "Reablement episodes ending with no ongoing need for support", "flow", True),
+    "reablement_to_long_term": ((), "people/month", "Reablement episodes ending in a request for long-term support",
+                                "flow", True),
     "turned_to_council": ((), "people/month", "Self-funders whose capital ran down to the upper limit", "flow", True),
     "council_spend": (("service",), "GBP/month", "Council gross current spend by service (base-year prices)", "flow", False),
     "self_funder_spend": (("service",), "GBP/month", "Self-funders' spend on care by service (base-year prices)", "flow", False),
@@ -151,6 +153,7 @@ class Recorder:
         d["admissions"][t, c] = flows.admissions
         d["reablement_ended"][t, c] = flows.reablement_ended
         d["reablement_success"][t, c] = flows.reablement_success
+        d["reablement_to_long_term"][t, c] = flows.reablement_to_long_term
         d["turned_to_council"][t, c] = flows.turned_to_council
         d["council_spend"][t, c] = flows.spend
         d["self_funder_spend"][t, c] = flows.self_funder_spend

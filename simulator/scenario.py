@@ -188,11 +188,18 @@ class CouncilPolicy(_Strict):
     reablement_max_need: NeedLevel
     reablement_mean_months: Annotated[float, Field(ge=1.0, le=12.0)]
     reablement_success_share: Share
+    reablement_long_term_share: Share
     reablement_slots_per_100k_adults: NonNegative
     unit_costs_gbp: UnitCosts
     care_home_cost_index: Annotated[float, Field(gt=0, le=10)] | None
     home_care_cost_index: Annotated[float, Field(gt=0, le=10)] | None
     self_funder_fee_premium: Annotated[float, Field(ge=0, le=5)]
+
+    @model_validator(mode="after")
+    def _reablement_outcomes(self) -> "CouncilPolicy":
+        if self.reablement_success_share + self.reablement_long_term_share > 1 + 1e-9:
+            raise ValueError("reablement_success_share + reablement_long_term_share must not exceed 1")
+        return self
 
     @model_validator(mode="after")
     def _limits_ordered(self) -> "CouncilPolicy":

@@ -47,6 +47,7 @@ class MonthFlows:
     admissions: np.ndarray = None  # by service, council and self-funded together
     reablement_ended: int = 0
     reablement_success: int = 0
+    reablement_to_long_term: int = 0
     spend: np.ndarray = None  # council gross spend by service, GBP
     self_funder_spend: np.ndarray = None  # by service, GBP
     nhs_chc_spend: float = 0.0  # NHS continuing healthcare fees for nursing placements, GBP
@@ -201,12 +202,18 @@ class Council(mesa.Agent):
         return f
 
     def _end_reablement(self, v: dict, f: MonthFlows) -> None:
+        """Episodes end (mean ``reablement_mean_months``) in one of three ways, as in the published sequels:
+        no ongoing need (need falls below the threshold), on to long-term support (queued first), or
+        something else (signposted, short-term or low-level support, declined: home, no queue)."""
         p = self.policy
         idx = np.flatnonzero(v["alive"] & (v["setting"] == REABLEMENT))
         u = self.draws.random((2, len(idx)))
-        done = idx[u[0] < 1.0 / p.reablement_mean_months]
-        ok = u[1][u[0] < 1.0 / p.reablement_mean_months] < p.reablement_success_share
+        ending = u[0] < 1.0 / p.reablement_mean_months
+        done, outcome = idx[ending], u[1][ending]
+        ok = outcome < p.reablement_success_share
+        long_term = ~ok & (outcome < p.reablement_success_share + p.reablement_long_term_share)
         f.reablement_ended, f.reablement_success = len(done), int(ok.sum())
+        f.reablement_to_long_term = int(long_term.sum())
         v["setting"][done] = COMMUNITY
         v["funding"][done] = NO_FUNDING
         v["months_in_state"][done] = 0
@@ -214,7 +221,7 @@ class Council(mesa.Agent):
         better = done[ok]
         v["need"][better] = np.minimum(v["need"][better], self.threshold - 1)
         v["flags"][better] &= ~KNOWN
-        v["waiting_since"][done[~ok]] = 0  # still needs support: queued as if waiting since the start
+        v["waiting_since"][done[long_term]] = 0  # on to long-term support: queued as if waiting since the start
 
     def _review_packages(self, v: dict, informal: np.ndarray, t: int, month: int) -> None:
         """Home care clients: end packages below the threshold, resize the rest, queue those needing a home."""
