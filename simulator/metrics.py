@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .actors.council import SERVICES, WEEKS_PER_MONTH, MonthFlows
+from .actors.council import OTHER_ITEMS, SERVICES, WEEKS_PER_MONTH, MonthFlows
 from .finance import INCOME_SOURCES
-from .population import (COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, NHS_FUNDED, NURSING, REABLEMENT,
-                         RESIDENTIAL, SELF_FUNDED)
+from .processes import households
+from .population import (COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, NHS_FUNDED, NURSING,
+                         REABLEMENT, RESIDENTIAL, SELF_FUNDED, TELECARE)
 
 AGE_BANDS = ("18-64", "65-69", "70-74", "75-79", "80-84", "85+")
 AGE_BAND_EDGES = np.array([65, 70, 75, 80, 85])  # years
@@ -73,6 +74,10 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "council_spend": (("service",), "GBP/month", "Council gross current spend by service (base-year prices)", "flow", False),
     "self_funder_spend": (("service",), "GBP/month", "Self-funders' spend on care by service (base-year prices)", "flow", False),
     "charges": ((), "GBP/month", "Client contributions to council-funded care (base-year prices)", "flow", False),
+    "other_spend": (("other_item",), "GBP/month", "Council spend outside the care services: prevention (base-year prices)",
+                    "flow", False),
+    "early_intervention_clients": ((), "people", "People supported by the early-intervention scheme", "stock", True),
+    "telecare_users": ((), "people", "People with need and telecare, at home", "stock", True),
     "outturn": ((), "GBP/month", "Year-end outturn (income less spend) booked to reserves in March", "flow", False),
     "income": (("income_source",), "GBP/month", "Council income for adult social care by source (base-year prices)",
                "flow", False),
@@ -81,7 +86,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
 }
 
 DIM_SIZES = {"age_band": len(AGE_BANDS), "sex": 2, "need": 5, "service": len(SERVICES), "funder": len(FUNDERS),
-             "care_home": 2, "nhs_item": len(NHS_ITEMS), "income_source": len(INCOME_SOURCES)}
+             "care_home": 2, "nhs_item": len(NHS_ITEMS), "income_source": len(INCOME_SOURCES),
+             "other_item": len(OTHER_ITEMS)}
 
 
 def age_band(age_m: np.ndarray) -> np.ndarray:
@@ -122,9 +128,9 @@ class Recorder:
 
         in_home = (setting == RESIDENTIAL) | (setting == NURSING)
         needed = hours_needed[v["need"]]
-        formal = np.where(setting == REABLEMENT, needed, v["package_hours"] * council.delivery_ratio)
         community = alive & ~in_home & (setting != HOSPITAL) & (v["need"] >= 2)
-        gap = np.where(community, np.maximum(needed - informal - formal, 0.0), 0.0)
+        gap = households.unmet_hours(v["need"], setting, alive, informal, v["package_hours"], council.delivery_ratio,
+                                     hours_needed)
         d["unmet_need"][t, c] = np.bincount(band[gap > 0], minlength=6)
         d["unmet_hours"][t, c] = gap.sum()
         d["informal_hours"][t, c] = np.minimum(informal, needed)[community].sum()
@@ -158,6 +164,10 @@ class Recorder:
         d["council_spend"][t, c] = flows.spend
         d["self_funder_spend"][t, c] = flows.self_funder_spend
         d["charges"][t, c] = flows.charges
+        d["other_spend"][t, c] = flows.other_spend
+        flags = v["flags"]
+        d["early_intervention_clients"][t, c] = np.count_nonzero(alive & ((flags & EARLY_INTERVENTION) != 0))
+        d["telecare_users"][t, c] = np.count_nonzero(alive & ((flags & TELECARE) != 0) & (v["need"] >= 1) & ~in_home)
         d["outturn"][t, c] = flows.outturn
         d["income"][t, c] = flows.income
         d["eligibility_threshold"][t, c] = council.threshold
@@ -178,6 +188,7 @@ class Recorder:
             "care_home": ("care_home", list(BED_KINDS)),
             "nhs_item": ("nhs_item", list(NHS_ITEMS)),
             "income_source": ("income_source", list(INCOME_SOURCES)),
+            "other_item": ("other_item", list(OTHER_ITEMS)),
         }
         variables = {}
         for name, (dims, units, long_name, kind, scaled) in VARIABLES.items():

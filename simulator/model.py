@@ -16,7 +16,8 @@ from .actors.council import Council, MonthFlows
 from .actors.nhs import NHSBody
 from .actors.workforce import HomeCareWorkforce
 from .metrics import Recorder
-from .population import (COLUMNS, Population, entrant_cohorts, link_partners, new_people, synthesise_council)
+from .population import (COLUMNS, COMMUNITY, EARLY_INTERVENTION, TELECARE, UNMET, Population, entrant_cohorts,
+                         link_partners, new_people, synthesise_council)
 from .processes import demography, households, needs
 from .scenario import Scenario, start_year_month
 
@@ -87,6 +88,7 @@ class CareModel(mesa.Model):
         sc = self.scenario
         england = data.council_table(["ENGLAND"])
         adults = persons[:, 18:].sum(axis=1)
+        self.adults = adults
         old = persons[:, 75:].sum(axis=1)
         eng_old = float(england[data.age_columns()[75:]].to_numpy().sum())
         self.markets, self.councils = [], []
@@ -212,15 +214,25 @@ class CareModel(mesa.Model):
             ctx.n_entrants = n
 
     def _needs(self, ctx: CouncilMonth) -> None:
-        """Need levels move one step up or down by age and sex (fitted to HSE prevalence)."""
+        """Need levels move one step up or down by age and sex (fitted to HSE prevalence); faster with unmet
+        need, slower under early intervention."""
         v = ctx.v
         rng = self._rng[(ctx.c, "needs")]
+        pv = self.scenario.local(self.codes[ctx.c]).prevention
+        flags = v["flags"]
+        mult = np.where((flags & UNMET) != 0, self.scenario.needs.unmet_need_decline_rr, 1.0) \
+            * np.where((flags & EARLY_INTERVENTION) != 0, pv.early_intervention_decline_rr, 1.0)
         v["need"][:] = needs.transition(rng.random(len(v["need"])), v["need"], v["sex"], v["age_m"], v["alive"],
-                                        self.tables.up, self.tables.down)
+                                        self.tables.up, self.tables.down, mult)
 
     def _hospital(self, ctx: CouncilMonth) -> None:
-        """Emergency admissions from home by age and need (NHS body); need may rise during the stay."""
-        ctx.hospital_admissions = self.nhs_of[ctx.c].admit(ctx.v, self._rng[(ctx.c, "hospital")], ctx.t)
+        """Emergency admissions from home by age and need (NHS body), more with unmet need, fewer with
+        telecare if it works; need may rise during the stay."""
+        v, pv = ctx.v, self.scenario.local(self.codes[ctx.c]).prevention
+        flags = v["flags"]
+        risk = np.where((flags & UNMET) != 0, self.scenario.nhs.unmet_need_admission_rr, 1.0) \
+            * np.where(((flags & TELECARE) != 0) & (v["need"] >= 1), pv.telecare_admission_rr, 1.0)
+        ctx.hospital_admissions = self.nhs_of[ctx.c].admit(v, self._rng[(ctx.c, "hospital")], ctx.t, risk)
 
     def _workforce(self, ctx: CouncilMonth) -> None:
         """Home care workers leave and are hired; posts follow the hours commissioned and wanted."""
@@ -233,14 +245,26 @@ class CareModel(mesa.Model):
         self._pending_hours[ctx.c] = ctx.flows.pending_hours
 
     def _households(self, ctx: CouncilMonth) -> None:
-        """Unpaid care available from partners (lost at widowhood) and other carers."""
-        ctx.informal = self._informal(ctx.c, ctx.v)
+        """Unpaid care from partners (lost at widowhood) and other carers, plus community and voluntary
+        support; who has unmet need now (it speeds decline and admissions next month)."""
+        v, council = ctx.v, self.councils[ctx.c]
+        ctx.informal = self._informal(ctx.c, v)
+        gap = households.unmet_hours(v["need"], v["setting"], v["alive"], ctx.informal, v["package_hours"],
+                                     council.delivery_ratio, council.hours_needed)
+        v["flags"][:] = np.where(gap > 0, v["flags"] | UNMET, v["flags"] & ~UNMET)
 
     def _informal(self, c: int, v: dict) -> np.ndarray:
+        """Unpaid hours a week available to each person: household, other carers, community support."""
         ic = self.scenario.informal_care
-        return households.informal_hours(v["partner"], self.population.blocks[c].start, v["need"], v["setting"],
-                                         v["alive"], v["other_carer"], ic.partner_hours_per_week,
-                                         ic.partner_max_need, ic.other_carer_hours_per_week)
+        hours = households.informal_hours(v["partner"], self.population.blocks[c].start, v["need"], v["setting"],
+                                          v["alive"], v["other_carer"], ic.partner_hours_per_week,
+                                          ic.partner_max_need, ic.other_carer_hours_per_week)
+        pv = self.scenario.local(self.codes[c]).prevention
+        if pv.community_support_hours_per_100k_adults > 0:
+            alone = (hours == 0) & (v["need"] >= 2) & v["alive"] & (v["setting"] == COMMUNITY)
+            available = pv.community_support_hours_per_100k_adults * self.adults[c] / 1e5 / self.scenario.run.scale
+            hours = hours + households.community_support(alone, available, pv.community_support_max_hours_per_person)
+        return hours
 
     def _council(self, ctx: CouncilMonth) -> None:
         """The council: reablement, package reviews, requests, means test, admissions, payments; in March

@@ -25,6 +25,8 @@ KNOWN = np.uint8(1)  # known to the council (has presented and been assessed)
 TELECARE = np.uint8(2)
 EARLY_INTERVENTION = np.uint8(4)
 REABLED = np.uint8(8)  # has had reablement
+UNMET = np.uint8(16)  # had unmet need at the last count (faster decline, more admissions)
+ASSESSED = np.uint8(32)  # the council has assessed the current request
 NOT_WAITING = np.int16(-1)
 NO_PARTNER = np.int32(-1)
 
@@ -44,7 +46,7 @@ COLUMNS: dict[str, tuple[np.dtype, str]] = {
     "other_carer": (np.dtype(np.bool_), "has an unpaid carer outside the household"),
     "months_in_state": (np.dtype(np.uint16), "months since the care setting last changed"),
     "waiting_since": (np.dtype(np.int16), "step the person joined the council's queue, -1 if not waiting"),
-    "flags": (np.dtype(np.uint8), "bit flags: KNOWN, TELECARE, EARLY_INTERVENTION, REABLED"),
+    "flags": (np.dtype(np.uint8), "bit flags: KNOWN, TELECARE, EARLY_INTERVENTION, REABLED, UNMET, ASSESSED"),
 }
 
 BYTES_PER_PERSON = sum(dt.itemsize for dt, _ in COLUMNS.values())
@@ -165,6 +167,7 @@ def new_people(rng: np.random.Generator, scenario: Scenario, tables: rates.RateT
         "savings": savings,
         "housing": housing,
         "other_carer": rng.random(len(age_m)) < scenario.informal_care.other_carer_share,
+        "flags": np.where(rng.random(len(age_m)) < scenario.prevention.telecare_coverage, TELECARE, 0).astype(np.uint8),
     }
 
 

@@ -122,6 +122,7 @@ class Needs(_Strict):
     iadl_only_ratio: Annotated[float, Field(ge=0, le=2)]
     severity_split: Annotated[list[Share], Field(min_length=3, max_length=3)]
     monthly_recovery: Annotated[list[Annotated[float, Field(ge=0, le=0.2)]], Field(min_length=4, max_length=4)]
+    unmet_need_decline_rr: Annotated[float, Field(ge=0, le=10)]
 
     _old = field_validator("adl_prevalence_65plus")(_banded(OLD_AGE_BANDS))
     _young = field_validator("adl_prevalence_18_64")(_banded(WORKING_AGE_BANDS))
@@ -132,6 +133,18 @@ class Needs(_Strict):
         if abs(sum(v) - 1.0) > 1e-6:
             raise ValueError(f"expected shares summing to 1, got {sum(v):.4f}")
         return v
+
+
+class Prevention(_Strict):
+    telecare_coverage: Share
+    telecare_admission_rr: Annotated[float, Field(gt=0, le=5)]
+    telecare_cost_per_person_year_gbp: Money
+    early_intervention_places_per_100k_adults: NonNegative
+    early_intervention_find_per_month: Probability
+    early_intervention_decline_rr: Annotated[float, Field(gt=0, le=5)]
+    early_intervention_cost_per_person_year_gbp: Money
+    community_support_hours_per_100k_adults: NonNegative
+    community_support_max_hours_per_person: Annotated[float, Field(ge=0, le=168)]
 
 
 class InformalCare(_Strict):
@@ -264,6 +277,7 @@ class NHS(_Strict):
     length_of_stay_days: Annotated[float, Field(ge=0, le=30)]
     excess_bed_day_cost_gbp: Money
     chc_share_of_nursing_placements: Share
+    unmet_need_admission_rr: Annotated[float, Field(ge=0, le=10)]
 
     _bands = field_validator("emergency_admissions_per_year_need0")(_banded(NHS_AGE_BANDS))
 
@@ -291,7 +305,8 @@ class CareHomes(_Strict):
 
 
 #: parameter groups a scenario may set for one council under ``councils: {CODE: {group: {...}}}``
-LOCAL_GROUPS = {"council": CouncilPolicy, "finance": Finance, "care_homes": CareHomes, "workforce": Workforce}
+LOCAL_GROUPS = {"council": CouncilPolicy, "finance": Finance, "care_homes": CareHomes, "workforce": Workforce,
+                "prevention": Prevention}
 
 
 class Local(BaseModel):
@@ -302,6 +317,7 @@ class Local(BaseModel):
     finance: Finance
     care_homes: CareHomes
     workforce: Workforce
+    prevention: Prevention
 
 
 class Scenario(_Strict):
@@ -321,6 +337,7 @@ class Scenario(_Strict):
     finance: Finance
     care_homes: CareHomes
     workforce: Workforce
+    prevention: Prevention
     nhs: NHS
     councils: dict[str, dict[str, dict[str, Any]]] = {}
 

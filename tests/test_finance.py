@@ -36,7 +36,7 @@ def money_identity_to_the_penny(ds, opening):
     for k, code in enumerate(ds.council.values):
         e = ds.sel(council=code)
         income = e.income.sum("income_source").values
-        spend = e.council_spend.sum("service").values
+        spend = (e.council_spend.sum("service") + e.other_spend.sum("other_item")).values
         start, before = 0, opening[k]
         for end in marches:
             closing = float(e.reserves.isel(time=end))

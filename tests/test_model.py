@@ -26,7 +26,8 @@ def total_people(ds: xr.Dataset) -> xr.DataArray:
 
 
 def spend(ds: xr.Dataset) -> xr.DataArray:
-    return ds.council_spend.sum("service")
+    """All council spend: care services plus everything else it pays for (prevention, assessment)."""
+    return ds.council_spend.sum("service") + ds.other_spend.sum("other_item")
 
 
 # ----------------------------------------------------------------------------------------------

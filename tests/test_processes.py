@@ -269,3 +269,21 @@ def test_informal_hours_care_home_residents_get_none_at_scale():
     assert np.all(hours[in_home | ~alive] == 0)
     assert set(np.unique(hours[~in_home & alive])) <= {0.0, 10.0, 20.0, 30.0}
     assert np.all(hours[~in_home & alive & other] >= 10)
+
+
+def test_transition_multiplier_scales_rising():
+    """Half the up-probability for flagged people: 200,000 draws, frequencies within 5 standard errors."""
+    from simulator.processes import needs as needs_process
+
+    rng = np.random.default_rng(11)
+    n = 200_000
+    up = np.full((2, 111, 4), 0.05)
+    down = np.array([0.01, 0.01, 0.01, 0.01])
+    need = np.full(n, 1, np.uint8)
+    mult = np.where(np.arange(n) < n // 2, 0.5, 1.0)
+    new = needs_process.transition(rng.random(n), need, np.zeros(n, np.uint8), np.full(n, 70 * 12, np.uint16),
+                                   np.ones(n, bool), up, down, mult)
+    rose = new > need
+    half = n // 2
+    for got, p in ((rose[:half].mean(), 0.025), (rose[half:].mean(), 0.05)):
+        assert abs(got - p) < 5 * np.sqrt(p * (1 - p) / half)

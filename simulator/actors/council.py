@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from ..population import (COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, KNOWN, NHS_FUNDED, NO_FUNDING,
-                          NOT_WAITING, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED)
+from ..population import (COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN, NHS_FUNDED,
+                          NO_FUNDING, NOT_WAITING, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED, TELECARE)
 from ..finance import INCOME_SOURCES, IncomePlan, monthly
 from ..scenario import Local
 from .care_market import CareHomeMarket
@@ -23,6 +23,7 @@ WEEKS_PER_MONTH = 365.25 / 7 / 12
 SERVICES = ("home_care", "reablement", "residential", "nursing")
 HOME, REAB, RES, NUR = range(4)
 SETTING_OF_SERVICE = np.array([HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING], np.uint8)
+OTHER_ITEMS = ("telecare", "early_intervention")  # council spend outside the care services
 
 
 def admit_within(costs: np.ndarray, headroom: float) -> np.ndarray:
@@ -59,6 +60,7 @@ class MonthFlows:
 
     def __post_init__(self):
         self.income = np.zeros(len(INCOME_SOURCES))  # GBP this month by INCOME_SOURCES
+        self.other_spend = np.zeros(len(OTHER_ITEMS))  # GBP this month by OTHER_ITEMS
         self.admissions = np.zeros(4, np.int64)
         self.spend = np.zeros(4)
         self.self_funder_spend = np.zeros(4)
@@ -74,6 +76,8 @@ class Council(mesa.Agent):
         self.index, self.code, self.name = index, code, name
         self.policy = local.council
         self.finance = local.finance
+        self.prevention = local.prevention
+        self.early_places = int(round(local.prevention.early_intervention_places_per_100k_adults * adults / 1e5 / scale))
         self.scale = scale
         self.care_home_cost_index, self.home_care_cost_index = cost_index
         self.chc_share = chc_share
@@ -195,6 +199,8 @@ class Council(mesa.Agent):
         if not initial:
             self._end_reablement(v, f)
             self._review_packages(v, informal, t, month)
+        if not initial:
+            self._prevent(v, f)
         self._take_requests(v, informal, t, f, initial)
         self._admit(v, informal, t, month, f, initial)
         self._cut_if_overcommitted(v, month)  # e.g. after discharges funded beyond the year's money
@@ -266,6 +272,28 @@ class Council(mesa.Agent):
             return
         keep = max(0.0, 1.0 - gap / (weekly * self.weeks_left(month)))
         v["package_hours"][funded] = np.floor(hours * keep).astype(np.uint8)
+
+    def _prevent(self, v: dict, f: MonthFlows) -> None:
+        """Prevention: the early-intervention scheme finds people with emerging needs (levels 1-2 at home,
+        in no service) up to its places and keeps them while their need stays there; telecare is paid for."""
+        pv = self.prevention
+        at_home = v["alive"] & (v["setting"] == COMMUNITY)
+        emerging = at_home & (v["need"] >= 1) & (v["need"] <= 2) & (v["need"] < self.threshold)
+        flagged = (v["flags"] & EARLY_INTERVENTION) != 0
+        v["flags"][flagged & ~emerging] &= ~EARLY_INTERVENTION
+        supported = int(np.count_nonzero(flagged & emerging))
+        if self.early_places > supported:
+            found = np.flatnonzero(emerging & ~flagged)
+            found = found[self.draws.random(len(found)) < pv.early_intervention_find_per_month]
+            found = found[: self.early_places - supported]
+            v["flags"][found] |= EARLY_INTERVENTION
+            supported += len(found)
+        users = np.count_nonzero(v["alive"] & ((v["flags"] & TELECARE) != 0) & (v["need"] >= 1)
+                                 & (v["setting"] != RESIDENTIAL) & (v["setting"] != NURSING))
+        f.other_spend[:] = [users * pv.telecare_cost_per_person_year_gbp / 12.0,
+                            supported * pv.early_intervention_cost_per_person_year_gbp / 12.0]
+        f.other_spend *= self.price * self.scale
+        self.spent += float(f.other_spend.sum())
 
     def _take_requests(self, v: dict, informal: np.ndarray, t: int, f: MonthFlows, initial: bool) -> None:
         """People with eligible need who are not yet known ask for help; those no longer eligible leave the queue."""

@@ -21,11 +21,15 @@ class NHSBody(mesa.Agent):
         rates = np.array([params.emergency_admissions_per_year_need0[b] for b in NHS_AGE_BANDS])
         self.admission_table = hospital.monthly_admission_table(rates, np.asarray(params.admission_risk_by_need))
 
-    def admit(self, v: dict, rng: np.random.Generator, t: int) -> int:
-        """Emergency admissions this month: package suspended, need may rise, first in the council's queue."""
+    def admit(self, v: dict, rng: np.random.Generator, t: int, risk: np.ndarray | None = None) -> int:
+        """Emergency admissions this month: package suspended, need may rise, first in the council's queue.
+
+        ``risk``: per-person multiplier of the admission probability (unmet need, telecare).
+        """
         n = len(v["alive"])
         u = rng.random((2, n))
-        admitted = np.flatnonzero(hospital.draw_admissions(u[0], self.admission_table, v["age_m"], v["need"],
+        draw = u[0] if risk is None else u[0] / risk  # u < p * risk  <=>  u / risk < p
+        admitted = np.flatnonzero(hospital.draw_admissions(draw, self.admission_table, v["age_m"], v["need"],
                                                            v["setting"], v["alive"]))
         v["need"][admitted] = hospital.need_after_stay(u[1][admitted], v["need"][admitted],
                                                        self.p.need_rise_on_admission)

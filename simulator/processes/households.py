@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..population import NURSING, RESIDENTIAL
+from ..population import HOSPITAL, NURSING, REABLEMENT, RESIDENTIAL
 
 
 def informal_hours(partner: np.ndarray, offset: int, need: np.ndarray, setting: np.ndarray,
@@ -22,3 +22,23 @@ def informal_hours(partner: np.ndarray, offset: int, need: np.ndarray, setting: 
     partner_can = has & alive[local] & (need[local] <= partner_max_need) & ~in_home[local]
     hours = partner_can * np.float32(partner_hours) + other_carer * np.float32(other_hours)
     return np.where(alive & ~in_home, hours, 0.0).astype(np.float32)
+
+
+def unmet_hours(need: np.ndarray, setting: np.ndarray, alive: np.ndarray, informal: np.ndarray,
+                package_hours: np.ndarray, delivery_ratio: float, hours_needed: np.ndarray) -> np.ndarray:
+    """Care hours a week needed but not given, per person at home with need level 2+ (0 for others).
+
+    Needed hours by level, less unpaid care and the home care hours actually delivered; reablement
+    meets the need while it lasts; people in care homes or hospital have none unmet here.
+    """
+    needed = hours_needed[need]
+    formal = np.where(setting == REABLEMENT, needed, package_hours * delivery_ratio)
+    at_home = alive & (setting != RESIDENTIAL) & (setting != NURSING) & (setting != HOSPITAL) & (need >= 2)
+    return np.where(at_home, np.maximum(needed - informal - formal, 0.0), 0.0)
+
+
+def community_support(eligible: np.ndarray, hours_available: float, max_per_person: float) -> np.ndarray:
+    """Hours a week of community and voluntary support shared equally among eligible people, capped each."""
+    n = int(np.count_nonzero(eligible))
+    each = min(hours_available / n, max_per_person) if n else 0.0
+    return np.where(eligible, np.float32(each), np.float32(0.0))

@@ -1,0 +1,62 @@
+"""Prevention and the feedback of unmet need: telecare, early intervention, community support."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import simulator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def three():
+    return simulator.load_scenario(ROOT / "scenarios" / "three_councils.yaml").with_updates(
+        {"run.years": 2, "run.scale": 20})
+
+
+@pytest.fixture(scope="module")
+def base(three):
+    return simulator.run(three)
+
+
+def test_telecare_default_has_no_effect_but_costs(three, base):
+    """Whole Systems Demonstrator: no significant effect, so by default telecare changes no admission."""
+    none = simulator.run(three.with_updates({"prevention.telecare_coverage": 0.0}))
+    # same streams: with no effect, admissions are identical whether or not people have telecare
+    assert float(none.hospital_admissions.isel(time=0).sum()) == float(base.hospital_admissions.isel(time=0).sum())
+    assert float(base.other_spend.sel(other_item="telecare").sum()) > 0
+    assert float(none.other_spend.sel(other_item="telecare").sum()) == 0
+
+
+def test_telecare_at_the_low_end_of_its_range_cuts_admissions(three, base):
+    low = simulator.run(three.with_updates({"prevention.telecare_admission_rr": 0.75,
+                                            "prevention.telecare_coverage": 0.5}))
+    assert float(low.hospital_admissions.sum()) < 0.97 * float(base.hospital_admissions.sum())
+
+
+def test_early_intervention_scheme_supports_people_at_a_cost(three, base):
+    ei = simulator.run(three.with_updates({"prevention.early_intervention_places_per_100k_adults": 500}))
+    clients = ei.early_intervention_clients.isel(time=-1)
+    assert float(clients.sum()) > 0 and float(base.early_intervention_clients.sum()) == 0
+    # no more people than places (500 per 100,000 adults, rounded to agents)
+    model = simulator.CareModel(three.with_updates({"prevention.early_intervention_places_per_100k_adults": 500}))
+    places = [c.early_places * three.run.scale for c in model.councils]
+    assert all(float(clients.isel(council=k)) <= places[k] for k in range(3))
+    cost = ei.other_spend.sel(other_item="early_intervention").isel(time=-1)
+    assert float(cost.sum()) == pytest.approx(float(clients.sum()) * 600 / 12, rel=1e-9)
+
+
+def test_community_support_lowers_unmet_hours(three, base):
+    """More unpaid (voluntary) hours and fewer unmet hours; the effect is small because people with
+    some help ask the council less often (2% a month instead of 8%), so fewer get formal care."""
+    helped = simulator.run(three.with_updates({"prevention.community_support_hours_per_100k_adults": 2000}))
+    assert float(helped.informal_hours.sum()) > 1.02 * float(base.informal_hours.sum())
+    assert float(helped.unmet_hours.sum()) < float(base.unmet_hours.sum())
+
+
+def test_unmet_need_feeds_back_into_admissions(three, base):
+    strong = simulator.run(three.with_updates({"nhs.unmet_need_admission_rr": 2.0}))
+    assert float(strong.hospital_admissions.sum()) > 1.02 * float(base.hospital_admissions.sum())
