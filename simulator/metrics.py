@@ -15,7 +15,7 @@ import xarray as xr
 from .actors.council import OTHER_ITEMS, SERVICES, WEEKS_PER_MONTH, MonthFlows
 from .finance import INCOME_SOURCES
 from .processes import households
-from .population import (COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, NHS_FUNDED, NURSING,
+from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, NHS_FUNDED, NURSING,
                          REABLEMENT, RESIDENTIAL, SELF_FUNDED, TELECARE)
 
 AGE_BANDS = ("18-64", "65-69", "70-74", "75-79", "80-84", "85+")
@@ -58,6 +58,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "deaths": (("age_band",), "people/month", "Deaths", "flow", True),
     "entrants": ((), "people/month", "Young people turning 18", "flow", True),
     "presentations": ((), "people/month", "New requests for support from eligible people", "flow", True),
+    "assessments": ((), "people/month", "Needs assessments completed (at home and in hospital)", "flow", True),
+    "awaiting_assessment": ((), "people", "People who have asked for support and wait to be assessed", "stock", True),
     "hospital_admissions": ((), "people/month", "Emergency hospital admissions of people living at home", "flow", True),
     "delayed_days": ((), "days/month", "Hospital bed days of patients fit to leave but waiting for care", "flow", True),
     "nhs_spend": (("nhs_item",), "GBP/month",
@@ -113,7 +115,7 @@ class Recorder:
         t, c, v, informal, flows = ctx.t, ctx.c, ctx.v, ctx.informal, ctx.flows
         hours_needed, died = council.hours_needed, ctx.died
         d = self.data
-        alive = v["alive"]
+        alive, flags = v["alive"], v["flags"]
         band = age_band(v["age_m"])
         key = (band.astype(np.int64) * 2 + v["sex"]) * 5 + v["need"]
         d["people"][t, c] = np.bincount(key[alive], minlength=60).reshape(6, 2, 5)
@@ -156,6 +158,8 @@ class Recorder:
         d["deaths"][t, c] = np.bincount(band[died], minlength=6)
         d["entrants"][t, c] = ctx.n_entrants
         d["presentations"][t, c] = flows.presentations
+        d["assessments"][t, c] = flows.assessments
+        d["awaiting_assessment"][t, c] = np.count_nonzero(alive & (v["waiting_since"] >= 0) & ((flags & ASSESSED) == 0))
         d["admissions"][t, c] = flows.admissions
         d["reablement_ended"][t, c] = flows.reablement_ended
         d["reablement_success"][t, c] = flows.reablement_success
@@ -165,7 +169,6 @@ class Recorder:
         d["self_funder_spend"][t, c] = flows.self_funder_spend
         d["charges"][t, c] = flows.charges
         d["other_spend"][t, c] = flows.other_spend
-        flags = v["flags"]
         d["early_intervention_clients"][t, c] = np.count_nonzero(alive & ((flags & EARLY_INTERVENTION) != 0))
         d["telecare_users"][t, c] = np.count_nonzero(alive & ((flags & TELECARE) != 0) & (v["need"] >= 1) & ~in_home)
         d["outturn"][t, c] = flows.outturn

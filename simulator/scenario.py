@@ -192,6 +192,8 @@ class CouncilPolicy(_Strict):
     care_home_income_contribution_gbp_per_week: Money
     presentation_per_month: Presentation
     initial_known_share: Share
+    assessments_per_100k_adults_per_month: NonNegative
+    assessment_cost_gbp: Money
     home_care_hours_by_need: Annotated[list[Annotated[float, Field(ge=0, le=168)]], Field(min_length=5, max_length=5)]
     max_home_care_hours: Annotated[float, Field(ge=0, le=168)]
     max_home_care_hours_18_64: Annotated[float, Field(ge=0, le=168)]

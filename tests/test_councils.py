@@ -97,3 +97,16 @@ def test_all_councils(tmp_path):
     assert adults == pytest.approx(44_263_393, rel=0.01)
     # budgets share out England's (the Isles of Scilly by adults)
     assert float(ds.budget.isel(time=0).sum()) == pytest.approx(sc.finance.england_budget_gbp, rel=0.002)
+
+
+def test_assessment_capacity_queues_requests(three):
+    """Direction of effect: with few assessments a month, requests queue and unmet need rises."""
+    sc = three.with_updates({"run.years": 2, "run.scale": 20})
+    ample = simulator.run(sc)
+    scarce = simulator.run(sc.with_updates({"council.assessments_per_100k_adults_per_month": 20}))
+    assert float(ample.awaiting_assessment.isel(time=-1).sum()) == 0
+    assert float(scarce.awaiting_assessment.isel(time=-1).sum()) > 100
+    assert float(scarce.unmet_hours.sum()) > float(ample.unmet_hours.sum())
+    # each assessment is costed
+    cost = float(ample.other_spend.sel(other_item="assessment").sum())
+    assert cost == pytest.approx(float(ample.assessments.sum()) * sc.council.assessment_cost_gbp, rel=1e-9)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from ..population import COMMUNITY, NO_FUNDING, NURSING, RESIDENTIAL, SELF_FUNDED
+from ..population import ASSESSED, COMMUNITY, NO_FUNDING, NURSING, RESIDENTIAL, SELF_FUNDED
 from ..scenario import CareHomes
 
 KINDS = ("residential", "nursing")
@@ -100,6 +100,7 @@ class CareHomeMarket(mesa.Agent):
                 v["funding"][out] = NO_FUNDING
                 v["months_in_state"][out] = 0
                 v["waiting_since"][out] = 0
+                v["flags"][out] |= ASSESSED  # already assessed for a care home
                 moved += excess
         self.count_occupied(v["setting"], v["alive"])
         return moved

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from ..population import (COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN, NHS_FUNDED,
-                          NO_FUNDING, NOT_WAITING, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED, TELECARE)
+from ..population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
+                          NHS_FUNDED, NO_FUNDING, NOT_WAITING, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED,
+                          TELECARE)
 from ..finance import INCOME_SOURCES, IncomePlan, monthly
 from ..scenario import Local
 from .care_market import CareHomeMarket
@@ -23,7 +24,7 @@ WEEKS_PER_MONTH = 365.25 / 7 / 12
 SERVICES = ("home_care", "reablement", "residential", "nursing")
 HOME, REAB, RES, NUR = range(4)
 SETTING_OF_SERVICE = np.array([HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING], np.uint8)
-OTHER_ITEMS = ("telecare", "early_intervention")  # council spend outside the care services
+OTHER_ITEMS = ("assessment", "telecare", "early_intervention")  # council spend outside the care services
 
 
 def admit_within(costs: np.ndarray, headroom: float) -> np.ndarray:
@@ -54,6 +55,7 @@ class MonthFlows:
     nhs_chc_spend: float = 0.0  # NHS continuing healthcare fees for nursing placements, GBP
     pending_hours: float = 0.0  # home care hours a week wanted by people held back for want of workers (agents)
     waiting_for_bed: int = 0  # people planned for a care home (at home or in hospital) not yet placed
+    assessments: int = 0
     charges: float = 0.0  # client contributions to council-funded care, GBP
     outturn: float = 0.0  # income less spend, booked to reserves when the year closes (March), GBP
     turned_to_council: int = 0  # self-funders whose capital fell to the upper limit
@@ -97,6 +99,7 @@ class Council(mesa.Agent):
         self.package_factor = 1.0  # council home care packages as a share of assessed hours this year
         self.price = 1.0  # real unit-cost index, 1 in the base year
         self.reablement_slots = int(round(self.policy.reablement_slots_per_100k_adults * adults / 1e5 / self.scale))
+        self.assessment_slots = int(round(self.policy.assessments_per_100k_adults_per_month * adults / 1e5 / self.scale))
         hours = np.asarray(self.policy.home_care_hours_by_need, np.float32)
         self.hours_needed = hours  # by need level
 
@@ -202,6 +205,7 @@ class Council(mesa.Agent):
         if not initial:
             self._prevent(v, f)
         self._take_requests(v, informal, t, f, initial)
+        self._assess(v, t, f, initial)
         self._admit(v, informal, t, month, f, initial)
         self._cut_if_overcommitted(v, month)  # e.g. after discharges funded beyond the year's money
         self._pay(v, f)
@@ -228,6 +232,7 @@ class Council(mesa.Agent):
         v["need"][better] = np.minimum(v["need"][better], self.threshold - 1)
         v["flags"][better] &= ~KNOWN
         v["waiting_since"][done[long_term]] = 0  # on to long-term support: queued as if waiting since the start
+        v["flags"][done[long_term]] |= ASSESSED
 
     def _review_packages(self, v: dict, informal: np.ndarray, t: int, month: int) -> None:
         """Home care clients: end packages below the threshold, resize the rest, queue those needing a home."""
@@ -243,6 +248,7 @@ class Council(mesa.Agent):
         ceiling = self.max_hours(v["age_m"][keep])
         wants_home = (net > ceiling) & (v["waiting_since"][keep] < 0)
         v["waiting_since"][keep[wants_home]] = t
+        v["flags"][keep[wants_home]] |= ASSESSED  # reviewed: assessed for a care home
         target = np.minimum(net, ceiling).round().astype(np.uint8)
         council_target = np.floor(target * self.package_factor).astype(np.uint8)
         # self-funders buy what they need; council packages shrink freely and grow only within the budget
@@ -290,10 +296,10 @@ class Council(mesa.Agent):
             supported += len(found)
         users = np.count_nonzero(v["alive"] & ((v["flags"] & TELECARE) != 0) & (v["need"] >= 1)
                                  & (v["setting"] != RESIDENTIAL) & (v["setting"] != NURSING))
-        f.other_spend[:] = [users * pv.telecare_cost_per_person_year_gbp / 12.0,
-                            supported * pv.early_intervention_cost_per_person_year_gbp / 12.0]
-        f.other_spend *= self.price * self.scale
-        self.spent += float(f.other_spend.sum())
+        costs = np.array([users * pv.telecare_cost_per_person_year_gbp,
+                          supported * pv.early_intervention_cost_per_person_year_gbp]) / 12.0 * self.price * self.scale
+        f.other_spend[[OTHER_ITEMS.index("telecare"), OTHER_ITEMS.index("early_intervention")]] = costs
+        self.spent += float(costs.sum())
 
     def _take_requests(self, v: dict, informal: np.ndarray, t: int, f: MonthFlows, initial: bool) -> None:
         """People with eligible need who are not yet known ask for help; those no longer eligible leave the queue."""
@@ -315,8 +321,25 @@ class Council(mesa.Agent):
             prob = np.where(informal[new] > 0, pres.with_informal_care, pres.without_informal_care)
         came = new[self.draws.random(len(new)) < prob]
         v["flags"][came] |= KNOWN
+        v["flags"][came] &= ~ASSESSED
         v["waiting_since"][came] = t
         f.presentations = len(came)
+
+    def _assess(self, v: dict, t: int, f: MonthFlows, initial: bool) -> None:
+        """Assessments: requests oldest first, up to the month's capacity; patients in hospital are assessed
+        there without waiting (discharge to assess). Each costs ``assessment_cost_gbp``."""
+        waiting = v["alive"] & (v["waiting_since"] >= 0) & ((v["flags"] & ASSESSED) == 0)
+        ward = np.flatnonzero(waiting & (v["setting"] == HOSPITAL))
+        home = np.flatnonzero(waiting & (v["setting"] != HOSPITAL))
+        if not initial:
+            order = np.lexsort((self.draws.random(len(home)), v["waiting_since"][home]))
+            home = home[order][: self.assessment_slots]
+        done = np.concatenate([ward, home])
+        v["flags"][done] |= ASSESSED
+        f.assessments = 0 if initial else len(done)
+        cost = f.assessments * self.policy.assessment_cost_gbp * self.price * self.scale
+        f.other_spend[OTHER_ITEMS.index("assessment")] += cost
+        self.spent += cost
 
     def _plan(self, v: dict, idx: np.ndarray, informal: np.ndarray, initial: bool) -> np.ndarray:
         """Planned service for each queued person (-1: unpaid care already meets the need)."""
@@ -337,7 +360,7 @@ class Council(mesa.Agent):
 
     def _admit(self, v: dict, informal: np.ndarray, t: int, month: int, f: MonthFlows, initial: bool) -> None:
         p = self.policy
-        idx = np.flatnonzero(v["alive"] & (v["waiting_since"] >= 0))
+        idx = np.flatnonzero(v["alive"] & (v["waiting_since"] >= 0) & ((v["flags"] & ASSESSED) != 0))
         if not len(idx):
             return
         # hospital patients first (discharge), then the oldest request; ties in random order

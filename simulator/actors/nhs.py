@@ -5,7 +5,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from ..population import HOSPITAL
+from ..population import ASSESSED, HOSPITAL
 from ..processes import hospital
 from ..scenario import NHS, NHS_AGE_BANDS
 
@@ -38,6 +38,7 @@ class NHSBody(mesa.Agent):
         v["package_hours"][admitted] = 0
         v["months_in_state"][admitted] = 0
         v["waiting_since"][admitted] = t
+        v["flags"][admitted] &= ~ASSESSED  # a new stay needs a new assessment (in hospital)
         return len(admitted)
 
     def delayed_days(self, v: dict) -> float:
