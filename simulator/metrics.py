@@ -79,6 +79,10 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "other_spend": (("other_item",), "GBP/month", "Council spend outside the care services: prevention (base-year prices)",
                     "flow", False),
     "early_intervention_clients": ((), "people", "People supported by the early-intervention scheme", "stock", True),
+    "day_service_users": ((), "people", "Working-age council clients in day services or supported employment",
+                          "stock", True),
+    "direct_payment_clients": ((), "people", "Council home care clients taking their package as a direct payment",
+                               "stock", True),
     "telecare_users": ((), "people", "People with need and telecare, at home", "stock", True),
     "outturn": ((), "GBP/month", "Year-end outturn (income less spend) booked to reserves in March", "flow", False),
     "income": (("income_source",), "GBP/month", "Council income for adult social care by source (base-year prices)",
@@ -169,6 +173,8 @@ class Recorder:
         d["self_funder_spend"][t, c] = flows.self_funder_spend
         d["charges"][t, c] = flows.charges
         d["other_spend"][t, c] = flows.other_spend
+        d["day_service_users"][t, c] = flows.day_service_users
+        d["direct_payment_clients"][t, c] = d["clients"][t, c, 0, 0] * council.policy.direct_payment_share
         d["early_intervention_clients"][t, c] = np.count_nonzero(alive & ((flags & EARLY_INTERVENTION) != 0))
         d["telecare_users"][t, c] = np.count_nonzero(alive & ((flags & TELECARE) != 0) & (v["need"] >= 1) & ~in_home)
         d["outturn"][t, c] = flows.outturn

@@ -177,6 +177,8 @@ class Presentation(_Strict):
 
 class UnitCosts(_Strict):
     home_care_per_hour: Money
+    home_care_in_house_per_hour: Money
+    day_service_per_day: Money
     residential_per_week_65plus: Money
     nursing_per_week_65plus: Money
     residential_per_week_18_64: Money
@@ -209,6 +211,11 @@ class CouncilPolicy(_Strict):
     care_home_cost_index: Annotated[float, Field(gt=0, le=10)] | None
     home_care_cost_index: Annotated[float, Field(gt=0, le=10)] | None
     self_funder_fee_premium: Annotated[float, Field(ge=0, le=5)]
+    in_house_share: Share
+    direct_payment_share: Share
+    direct_payment_cost_ratio: Annotated[float, Field(gt=0, le=5)]
+    day_service_share_18_64: Share
+    day_service_days_per_week: Annotated[float, Field(ge=0, le=7)]
 
     @model_validator(mode="after")
     def _reablement_outcomes(self) -> "CouncilPolicy":

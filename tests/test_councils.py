@@ -110,3 +110,29 @@ def test_assessment_capacity_queues_requests(three):
     # each assessment is costed
     cost = float(ample.other_spend.sel(other_item="assessment").sum())
     assert cost == pytest.approx(float(ample.assessments.sum()) * sc.council.assessment_cost_gbp, rel=1e-9)
+
+
+def test_in_house_provision_costs_more_than_outsourcing(three):
+    """PSS-EX1 2013-14: in-house home care GBP 39.1 an hour against GBP 15.3 from independent providers."""
+    sc = three.with_updates({"run.years": 1})
+    model = simulator.CareModel(sc)
+    blended = model.councils[0]._base_hourly_rate() / model.councils[0].home_care_cost_index
+    # at the base in-house share (8%) and no direct payments the rate is the all-provider GBP 19.04
+    plain = simulator.CareModel(sc.with_updates({"council.direct_payment_share": 0.0})).councils[0]
+    assert plain._base_hourly_rate() / plain.home_care_cost_index == pytest.approx(19.04, abs=0.01)
+    assert blended < plain._base_hourly_rate() / plain.home_care_cost_index  # direct payments are cheaper
+    in_house = simulator.run(sc.with_updates({"council.in_house_share": 0.5}))
+    outsourced = simulator.run(sc.with_updates({"council.in_house_share": 0.0}))
+    spend = [float(d.council_spend.sel(service="home_care").isel(time=0).sum()) for d in (in_house, outsourced)]
+    assert spend[0] > 1.5 * spend[1]
+
+
+def test_day_services_for_working_age_clients(three):
+    ds = simulator.run(three.with_updates({"run.years": 1}))
+    users = float(ds.day_service_users.isel(time=0).sum())
+    assert users > 0
+    per_day = three.council.unit_costs_gbp.day_service_per_day
+    cost = float(ds.other_spend.sel(other_item="day_services").isel(time=0).sum())
+    assert cost == pytest.approx(users * 3 * per_day * ds.weeks_per_month.item(), rel=1e-9)
+    assert float(ds.direct_payment_clients.isel(time=0).sum()) == pytest.approx(
+        0.25 * float(ds.clients.sel(service="home_care", funder="council").isel(time=0).sum()), rel=1e-9)

@@ -24,7 +24,7 @@ WEEKS_PER_MONTH = 365.25 / 7 / 12
 SERVICES = ("home_care", "reablement", "residential", "nursing")
 HOME, REAB, RES, NUR = range(4)
 SETTING_OF_SERVICE = np.array([HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING], np.uint8)
-OTHER_ITEMS = ("assessment", "telecare", "early_intervention")  # council spend outside the care services
+OTHER_ITEMS = ("assessment", "telecare", "early_intervention", "day_services")  # council spend outside care services
 
 
 def admit_within(costs: np.ndarray, headroom: float) -> np.ndarray:
@@ -56,6 +56,7 @@ class MonthFlows:
     pending_hours: float = 0.0  # home care hours a week wanted by people held back for want of workers (agents)
     waiting_for_bed: int = 0  # people planned for a care home (at home or in hospital) not yet placed
     assessments: int = 0
+    day_service_users: float = 0.0  # agents (expected number)
     charges: float = 0.0  # client contributions to council-funded care, GBP
     outturn: float = 0.0  # income less spend, booked to reserves when the year closes (March), GBP
     turned_to_council: int = 0  # self-funders whose capital fell to the upper limit
@@ -110,14 +111,22 @@ class Council(mesa.Agent):
         old = age_m >= 65 * 12
         home = self.care_home_cost_index
         fee = np.zeros(len(service))
-        fee = np.where(service == HOME, hours * (c.home_care_per_hour * self.home_care_cost_index), fee)
+        fee = np.where(service == HOME, hours * self._base_hourly_rate(), fee)
         fee = np.where(service == RES, home * np.where(old, c.residential_per_week_65plus, c.residential_per_week_18_64), fee)
         fee = np.where(service == NUR, home * np.where(old, c.nursing_per_week_65plus, c.nursing_per_week_18_64), fee)
         return fee * self.price
 
     def hourly_rate(self) -> float:
-        """Council's home care rate, GBP per hour, at the local cost level and this year's prices."""
-        return self.policy.unit_costs_gbp.home_care_per_hour * self.home_care_cost_index * self.price
+        """Council's home care cost, GBP per hour, at this year's prices."""
+        return self._base_hourly_rate() * self.price
+
+    def _base_hourly_rate(self) -> float:
+        """Base-year home care cost per hour: outsourced and in-house hours, some bought with direct
+        payments, at the local cost level."""
+        p, c = self.policy, self.policy.unit_costs_gbp
+        provided = (1.0 - p.in_house_share) * c.home_care_per_hour + p.in_house_share * c.home_care_in_house_per_hour
+        bought = 1.0 - p.direct_payment_share + p.direct_payment_share * p.direct_payment_cost_ratio
+        return provided * bought * self.home_care_cost_index
 
     def tariff(self, capital: np.ndarray) -> np.ndarray:
         """Weekly tariff income from capital between the limits, GBP."""
@@ -458,6 +467,13 @@ class Council(mesa.Agent):
         council = np.flatnonzero(in_service & (v["funding"] == COUNCIL_FUNDED))
         svc = service[council]
         f.spend += np.bincount(svc, weights=fee[council], minlength=4) * self.scale
+        # day services and supported employment for a share of working-age home care clients
+        young = np.count_nonzero((svc == HOME) & (v["age_m"][council] < 65 * 12))
+        f.day_service_users = young * p.day_service_share_18_64
+        days = f.day_service_users * p.day_service_days_per_week * WEEKS_PER_MONTH
+        day_cost = days * p.unit_costs_gbp.day_service_per_day * self.price * self.scale
+        f.other_spend[OTHER_ITEMS.index("day_services")] = day_cost
+        self.spent += day_cost
         in_home = (svc == RES) | (svc == NUR)
         weekly_charge = self.tariff(v["savings"][council].astype(float)) \
             + np.where(in_home, p.care_home_income_contribution_gbp_per_week, 0.0)
