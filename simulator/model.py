@@ -109,7 +109,8 @@ class CareModel(mesa.Model):
             self.councils.append(council)
         self._shocks = self._closure_shocks()
         index = {code: c for c, code in enumerate(self.codes)}
-        self.nhs_bodies = [NHSBody(self, name, [index[m] for m in members], sc.nhs, sc.run.scale)
+        self.nhs_bodies = [NHSBody(self, name, [index[m] for m in members], sc.nhs, sc.run.scale,
+                                   self.tables.rise_on_admission)
                            for name, members in sc.geography.nhs_groups()]
         self.nhs_of = {c: body for body in self.nhs_bodies for c in body.councils}
 
@@ -141,6 +142,23 @@ class CareModel(mesa.Model):
                                                   council.commissioned_hours(v))
         self.workforces = [council.workforce for council in self.councils]
         self._pending_hours = np.zeros(len(self.councils))
+        self._unmet_norm = [self._base_unmet_share(c) for c in range(len(self.councils))]
+
+    def _base_unmet_share(self, c: int) -> float:
+        """Share of people at home with need level 2+ whose need is unmet at the start: the feedback of
+        unmet need is normalised on it, so the fitted rates hold on average at base-year unmet need."""
+        v, council = self.population.view(c), self.councils[c]
+        informal = self._informal(c, v)
+        gap = households.unmet_hours(v["need"], v["setting"], v["alive"], informal, v["package_hours"],
+                                     council.delivery_ratio, council.hours_needed)
+        at_risk = v["alive"] & (v["need"] >= 2) & (v["setting"] == COMMUNITY)
+        return float(np.count_nonzero(gap[at_risk] > 0) / max(np.count_nonzero(at_risk), 1))
+
+    def _unmet_multiplier(self, c: int, v: dict, rr: float) -> np.ndarray:
+        """Per-person multiplier for unmet need: ``rr`` against 1, divided by its base-year mean among need 2+."""
+        norm = 1.0 + (rr - 1.0) * self._unmet_norm[c]
+        mult = np.where((v["flags"] & UNMET) != 0, rr, 1.0) / norm
+        return np.where(v["need"] >= 2, mult, 1.0)
 
     # ------------------------------------------------------------------ the step
     def step_order(self) -> list[tuple[str, Callable]]:
@@ -220,7 +238,7 @@ class CareModel(mesa.Model):
         rng = self._rng[(ctx.c, "needs")]
         pv = self.scenario.local(self.codes[ctx.c]).prevention
         flags = v["flags"]
-        mult = np.where((flags & UNMET) != 0, self.scenario.needs.unmet_need_decline_rr, 1.0) \
+        mult = self._unmet_multiplier(ctx.c, v, self.scenario.needs.unmet_need_decline_rr) \
             * np.where((flags & EARLY_INTERVENTION) != 0, pv.early_intervention_decline_rr, 1.0)
         v["need"][:] = needs.transition(rng.random(len(v["need"])), v["need"], v["sex"], v["age_m"], v["alive"],
                                         self.tables.up, self.tables.down, mult)
@@ -230,7 +248,7 @@ class CareModel(mesa.Model):
         telecare if it works; need may rise during the stay."""
         v, pv = ctx.v, self.scenario.local(self.codes[ctx.c]).prevention
         flags = v["flags"]
-        risk = np.where((flags & UNMET) != 0, self.scenario.nhs.unmet_need_admission_rr, 1.0) \
+        risk = self._unmet_multiplier(ctx.c, v, self.scenario.nhs.unmet_need_admission_rr) \
             * np.where(((flags & TELECARE) != 0) & (v["need"] >= 1), pv.telecare_admission_rr, 1.0)
         ctx.hospital_admissions = self.nhs_of[ctx.c].admit(v, self._rng[(ctx.c, "hospital")], ctx.t, risk)
 

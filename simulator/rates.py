@@ -192,17 +192,14 @@ class RateTables:
     up: np.ndarray  # (2, 111, 4) monthly P(need k -> k+1) outside hospital (the hospital process adds the rest)
     down: np.ndarray  # (4,) monthly P(need k+1 -> k)
     up_total: np.ndarray  # (2, 111, 4) the fitted total, hospital included
+    rise_on_admission: np.ndarray  # (2, 111, 5) P(need rises one level during an emergency stay)
 
     def death_probability(self, improvement_factor: float) -> np.ndarray:
         return monthly_death_probability(self.hazard, improvement_factor)
 
 
-def hospital_rise(scenario: Scenario) -> np.ndarray:
-    """Monthly probability of a need rise through an emergency stay, by (age 0..110, need 0..3).
-
-    Fitted upward rates are the total; this part is left to the hospital process, so that the two
-    together still reproduce the target prevalence (ignoring that care home residents are not admitted).
-    """
+def admission_by_age(scenario: Scenario) -> np.ndarray:
+    """Monthly emergency admission probability by (single age 0..110, need 0..4)."""
     from .processes.hospital import AGE_EDGES_MONTHS, monthly_admission_table
     from .scenario import NHS_AGE_BANDS
 
@@ -210,7 +207,19 @@ def hospital_rise(scenario: Scenario) -> np.ndarray:
     table = monthly_admission_table(np.array([nhs.emergency_admissions_per_year_need0[b] for b in NHS_AGE_BANDS]),
                                     np.asarray(nhs.admission_risk_by_need))
     band = np.searchsorted(AGE_EDGES_MONTHS, np.arange(N_AGES) * 12, side="right")
-    return table[band][:, :4] * nhs.need_rise_on_admission
+    return table[band]
+
+
+def rise_on_admission(scenario: Scenario, up_total: np.ndarray) -> np.ndarray:
+    """Probability that need rises during an emergency stay, by (sex, age, need 0..4).
+
+    ``need_rise_on_admission``, capped where it would give more rises than the fitted total
+    (``admission x rise <= up_total``), so that hospital and community rises together keep the
+    target prevalence.
+    """
+    adm = admission_by_age(scenario)[None, :, :4]
+    rise = np.minimum(scenario.nhs.need_rise_on_admission, up_total / np.maximum(adm, 1e-12))
+    return np.concatenate([rise, np.zeros((2, N_AGES, 1))], axis=2)
 
 
 def _rates_key(scenario: Scenario) -> str:
@@ -228,6 +237,7 @@ def rate_tables(scenario: Scenario) -> RateTables:
         hazard = annual_hazard()[:, :, None] * hazard_scale(scenario, prevalence)
         down = np.asarray(scenario.needs.monthly_recovery, float)
         up = fit_upward_rates(prevalence, monthly_death_probability(hazard, 1.0), down)
-        community_up = np.maximum(up - hospital_rise(scenario)[None, :, :], 0.0)
-        _CACHE[key] = RateTables(prevalence, hazard, community_up, down, up)
+        rise = rise_on_admission(scenario, up)
+        community_up = np.maximum(up - admission_by_age(scenario)[None, :, :4] * rise[:, :, :4], 0.0)
+        _CACHE[key] = RateTables(prevalence, hazard, community_up, down, up, rise)
     return _CACHE[key]

@@ -58,6 +58,9 @@ def annual_summary(ds: xr.Dataset) -> pd.DataFrame:
         "Residential care residents (people)": mean(clients.sel(service="residential").sum("funder")),
         "Nursing care residents (people)": mean(clients.sel(service="nursing").sum("funder")),
         "Council-funded clients (people)": mean(clients.sel(funder="council").sum("service")),
+        "Requests for support (people)": total(tot.presentations),
+        "Assessments (people)": total(tot.assessments),
+        "Awaiting assessment (people)": mean(tot.awaiting_assessment),
         "Self-funders (people)": mean(clients.sel(funder="self").sum("service")),
         "Care home self-funder share (%)": 100 * mean(clients.sel(service=care_home, funder="self").sum("service"))
         / mean(clients.sel(service=care_home).sum(["service", "funder"])),
@@ -65,7 +68,7 @@ def annual_summary(ds: xr.Dataset) -> pd.DataFrame:
         "People with unmet need (people)": mean(tot.unmet_need.sum("age_band")),
         "Unmet care hours (hours/week)": mean(tot.unmet_hours),
         "Unpaid care hours (hours/week)": mean(tot.informal_hours),
-        "Council spend, total (GBP m)": total(tot.council_spend.sum("service")) / 1e6,
+        "Council spend, total (GBP m)": total(tot.council_spend.sum("service") + tot.other_spend.sum("other_item")) / 1e6,
         "Council spend, home care (GBP m)": total(tot.council_spend.sel(service="home_care")) / 1e6,
         "Council spend, reablement (GBP m)": total(tot.council_spend.sel(service="reablement")) / 1e6,
         "Council spend, residential (GBP m)": total(tot.council_spend.sel(service="residential")) / 1e6,
@@ -75,6 +78,9 @@ def annual_summary(ds: xr.Dataset) -> pd.DataFrame:
         "Income, NHS transfers (GBP m)": total(tot.income.sel(income_source="nhs_transfers")) / 1e6,
         "Income, pooled health and care pot (GBP m)": total(tot.income.sel(income_source="pooled_pot")) / 1e6,
         "Client charges (GBP m)": total(tot.charges) / 1e6,
+        "Council spend, assessment and prevention (GBP m)": total(
+            tot.other_spend.sel(other_item=["assessment", "telecare", "early_intervention"]).sum("other_item")) / 1e6,
+        "Council spend, day services (GBP m)": total(tot.other_spend.sel(other_item="day_services")) / 1e6,
         "Self-funder spend (GBP m)": total(tot.self_funder_spend.sum("service")) / 1e6,
         "Council income before charges (GBP m)": mean(tot.budget) / 1e6,
         "Year-end outturn (GBP m)": total(tot.outturn) / 1e6,

@@ -29,7 +29,7 @@ def test_summary_agrees_with_dataset(ds):
     assert list(table.columns) == ["2019/20", "2020/21"]
     first = ds.isel(time=slice(0, 12)).sum("council")
     assert table.loc["Council spend, total (GBP m)", "2019/20"] == pytest.approx(
-        float(first.council_spend.sum()) / 1e6)
+        float(first.council_spend.sum() + first.other_spend.sum()) / 1e6)
     assert table.loc["Deaths (people)", "2019/20"] == pytest.approx(float(first.deaths.sum()))
     assert table.loc["Adults (people)", "2019/20"] == pytest.approx(float(first.people.sum(["age_band", "sex", "need"]).mean()))
     share = table.loc["Care home self-funder share (%)", "2019/20"]

@@ -57,6 +57,16 @@ def test_community_support_lowers_unmet_hours(three, base):
     assert float(helped.unmet_hours.sum()) < float(base.unmet_hours.sum())
 
 
-def test_unmet_need_feeds_back_into_admissions(three, base):
-    strong = simulator.run(three.with_updates({"nhs.unmet_need_admission_rr": 2.0}))
-    assert float(strong.hospital_admissions.sum()) > 1.02 * float(base.hospital_admissions.sum())
+def test_unmet_need_feeds_back_into_admissions(three):
+    """The feedback is normalised on base-year unmet need, so it acts when unmet need changes: after a
+    budget cut (more unmet need), admissions rise more with a strong feedback than with none. (The
+    same multiplier on decline is tested on the transition itself in test_processes.)"""
+    def run(rr, budget):
+        return simulator.run(three.with_updates({"nhs.unmet_need_admission_rr": rr, "finance.england_budget_gbp": budget}))
+
+    rise = {}
+    for rr in (1.0, 3.0):
+        base, cut = run(rr, 16e9), run(rr, 6e9)
+        assert float(cut.unmet_need.sum()) > 1.3 * float(base.unmet_need.sum())
+        rise[rr] = float(cut.hospital_admissions.sum()) - float(base.hospital_admissions.sum())
+    assert rise[3.0] > rise[1.0] + 1000

@@ -15,9 +15,11 @@ DAYS_PER_MONTH = 365.25 / 12
 class NHSBody(mesa.Agent):
     """Emergency admissions from its councils' populations, and the cost of patients who cannot leave."""
 
-    def __init__(self, model: mesa.Model, name: str, councils: list[int], params: NHS, scale: float):
+    def __init__(self, model: mesa.Model, name: str, councils: list[int], params: NHS, scale: float,
+                 rise_on_admission: np.ndarray):
         super().__init__(model)
         self.name, self.councils, self.p, self.scale = name, councils, params, scale
+        self.rise = rise_on_admission  # (sex, age, need): P(need rises during a stay), from the rate tables
         rates = np.array([params.emergency_admissions_per_year_need0[b] for b in NHS_AGE_BANDS])
         self.admission_table = hospital.monthly_admission_table(rates, np.asarray(params.admission_risk_by_need))
 
@@ -31,8 +33,9 @@ class NHSBody(mesa.Agent):
         draw = u[0] if risk is None else u[0] / risk  # u < p * risk  <=>  u / risk < p
         admitted = np.flatnonzero(hospital.draw_admissions(draw, self.admission_table, v["age_m"], v["need"],
                                                            v["setting"], v["alive"]))
-        v["need"][admitted] = hospital.need_after_stay(u[1][admitted], v["need"][admitted],
-                                                       self.p.need_rise_on_admission)
+        age = np.minimum(v["age_m"][admitted] // 12, self.rise.shape[1] - 1)
+        p_rise = self.rise[v["sex"][admitted], age, v["need"][admitted]]
+        v["need"][admitted] = hospital.need_after_stay(u[1][admitted], v["need"][admitted], p_rise)
         v["setting"][admitted] = HOSPITAL
         v["funding"][admitted] = 0
         v["package_hours"][admitted] = 0

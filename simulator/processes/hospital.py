@@ -23,6 +23,6 @@ def draw_admissions(u: np.ndarray, table: np.ndarray, age_m: np.ndarray, need: n
     return at_home & (u < table[band, need])
 
 
-def need_after_stay(u: np.ndarray, need: np.ndarray, p_rise: float) -> np.ndarray:
-    """Need after an emergency stay: one level higher with probability ``p_rise`` (at most 4)."""
+def need_after_stay(u: np.ndarray, need: np.ndarray, p_rise: np.ndarray | float) -> np.ndarray:
+    """Need after an emergency stay: one level higher with probability ``p_rise`` (per person; at most 4)."""
     return np.minimum(need + (u < p_rise), 4).astype(np.uint8)
