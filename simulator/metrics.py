@@ -83,7 +83,7 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
                           "stock", True),
     "direct_payment_clients": ((), "people", "Council home care clients taking their package as a direct payment",
                                "stock", True),
-    "telecare_users": ((), "people", "People with need and telecare, at home", "stock", True),
+    "telecare_users": ((), "people", "People with need and telecare, not in a care home", "stock", True),
     "outturn": ((), "GBP/month", "Year-end outturn (income less spend) booked to reserves in March", "flow", False),
     "income": (("income_source",), "GBP/month", "Council income for adult social care by source (base-year prices)",
                "flow", False),

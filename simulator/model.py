@@ -73,7 +73,7 @@ class CareModel(mesa.Model):
         by_council = []
         for c, code in enumerate(self.codes):
             rng = streams.stream(sc.run.seed, self.replicate, code, "synthesis")
-            cols = synthesise_council(rng, sc, self.tables, persons[c], c)
+            cols = synthesise_council(rng, sc, self.tables, persons[c], c, sc.local(code).prevention.telecare_coverage)
             cols["partner"] = link_partners(rng, sc, cols["age_m"], cols["sex"])
             by_council.append(cols)
         room = [int(np.ceil(cohort.sum() / sc.run.scale * 1.02)) + 12 * sc.run.years + 16 for cohort in self.cohorts]
@@ -151,7 +151,7 @@ class CareModel(mesa.Model):
         informal = self._informal(c, v)
         gap = households.unmet_hours(v["need"], v["setting"], v["alive"], informal, v["package_hours"],
                                      council.delivery_ratio, council.hours_needed)
-        at_risk = v["alive"] & (v["need"] >= 2) & (v["setting"] == COMMUNITY)
+        at_risk = v["alive"] & (v["need"] >= 2)  # the people the multiplier applies to
         return float(np.count_nonzero(gap[at_risk] > 0) / max(np.count_nonzero(at_risk), 1))
 
     def _unmet_multiplier(self, c: int, v: dict, rr: float) -> np.ndarray:
@@ -226,7 +226,8 @@ class CareModel(mesa.Model):
             if n:
                 sex = (rng_e.random(n) < data.female_share()[18]).astype(np.uint8)
                 age_m = np.full(n, 18 * 12, np.uint16)
-                self.population.append(c, new_people(rng_e, sc, self.tables, age_m, sex, c))
+                coverage = sc.local(self.codes[c]).prevention.telecare_coverage
+                self.population.append(c, new_people(rng_e, sc, self.tables, age_m, sex, c, coverage))
                 ctx.v = self.population.view(c)
                 ctx.died = np.concatenate([ctx.died, np.zeros(n, bool)])
             ctx.n_entrants = n

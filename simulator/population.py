@@ -21,7 +21,7 @@ SETTINGS = ("community", "home_care", "reablement", "residential", "nursing", "h
 NO_FUNDING, COUNCIL_FUNDED, SELF_FUNDED, NHS_FUNDED = range(4)
 FUNDING = ("none", "council", "self", "nhs")
 # Bit flags
-KNOWN = np.uint8(1)  # known to the council (has presented and been assessed)
+KNOWN = np.uint8(1)  # known to the council (has asked for support, or was referred from hospital)
 TELECARE = np.uint8(2)
 EARLY_INTERVENTION = np.uint8(4)
 REABLED = np.uint8(8)  # has had reablement
@@ -154,8 +154,8 @@ def draw_wealth(rng: np.random.Generator, scenario: Scenario, age: np.ndarray) -
 
 
 def new_people(rng: np.random.Generator, scenario: Scenario, tables: rates.RateTables,
-               age_m: np.ndarray, sex: np.ndarray, council: int) -> dict[str, np.ndarray]:
-    """Columns for people of given ages (months) and sexes: need, wealth and carers drawn."""
+               age_m: np.ndarray, sex: np.ndarray, council: int, telecare_coverage: float) -> dict[str, np.ndarray]:
+    """Columns for people of given ages (months) and sexes: need, wealth, carers and telecare drawn."""
     age = np.minimum(age_m // 12, rates.N_AGES - 1)
     savings, housing = draw_wealth(rng, scenario, age)
     return {
@@ -167,7 +167,7 @@ def new_people(rng: np.random.Generator, scenario: Scenario, tables: rates.RateT
         "savings": savings,
         "housing": housing,
         "other_carer": rng.random(len(age_m)) < scenario.informal_care.other_carer_share,
-        "flags": np.where(rng.random(len(age_m)) < scenario.prevention.telecare_coverage, TELECARE, 0).astype(np.uint8),
+        "flags": np.where(rng.random(len(age_m)) < telecare_coverage, TELECARE, 0).astype(np.uint8),
     }
 
 
@@ -177,7 +177,7 @@ def adults_by_age_sex(persons_0_90: np.ndarray, scale: float) -> np.ndarray:
 
 
 def synthesise_council(rng: np.random.Generator, scenario: Scenario, tables: rates.RateTables,
-                       persons_0_90: np.ndarray, council: int) -> dict[str, np.ndarray]:
+                       persons_0_90: np.ndarray, council: int, telecare_coverage: float = 0.0) -> dict[str, np.ndarray]:
     """A council's start population of adults at the scenario's scale (partners not yet linked)."""
     expected = adults_by_age_sex(persons_0_90, scenario.run.scale)
     expected[:, : rates.ADULT_AGE] = 0.0
@@ -185,7 +185,7 @@ def synthesise_council(rng: np.random.Generator, scenario: Scenario, tables: rat
     sex = np.repeat(np.repeat([0, 1], rates.N_AGES), counts.ravel())
     age = np.repeat(np.tile(np.arange(rates.N_AGES), 2), counts.ravel())
     age_m = age * 12 + rng.integers(0, 12, len(age))
-    return new_people(rng, scenario, tables, age_m, sex, council)
+    return new_people(rng, scenario, tables, age_m, sex, council, telecare_coverage)
 
 
 def link_partners(rng: np.random.Generator, scenario: Scenario, age_m: np.ndarray, sex: np.ndarray) -> np.ndarray:

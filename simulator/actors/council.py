@@ -1,9 +1,11 @@
-"""A council with adult social care duties: assessment, means test, care planning and its budget.
+"""A council with adult social care duties: income, prevention, assessment, means test, care planning.
 
-Each month the council ends reablement episodes, reviews home care packages, takes new requests
-from people whose need has reached its eligibility threshold, and admits people from its queue
-(oldest request first) while it has a bed, a reablement place and money left for the year. Money
-is in the scenario's base-year prices; amounts per agent are multiplied by the run's scale.
+Each month the council receives its income, ends reablement episodes, reviews home care packages,
+runs its prevention schemes, takes new requests from people whose need has reached its eligibility
+threshold, assesses them within its capacity, and admits people from its queue (hospital patients
+first, then the oldest request) while it has a bed, worker hours, a reablement place and money left
+for the year; then it pays. Money is in the scenario's base-year prices; amounts per agent are
+multiplied by the run's scale.
 """
 
 from __future__ import annotations
@@ -388,8 +390,9 @@ class Council(mesa.Agent):
         in_home = (plan == RES) | (plan == NUR)
         alone = v["partner"][idx] < 0
         capital = v["savings"][idx] + np.where(in_home & alone, v["housing"][idx], 0.0)
-        selfpay = (capital > p.upper_capital_limit_gbp) & (plan != REAB)  # reablement is free of charge
-        chc = (plan == NUR) & (v["need"][idx] == 4) & (self.draws.random(len(idx)) < self.chc_share) & ~selfpay
+        # NHS continuing healthcare is not means-tested: drawn for everyone placed in nursing care at need 4
+        chc = (plan == NUR) & (v["need"][idx] == 4) & (self.draws.random(len(idx)) < self.chc_share)
+        selfpay = (capital > p.upper_capital_limit_gbp) & (plan != REAB) & ~chc  # reablement is free of charge
         outside = selfpay | chc  # paid for by the person or the NHS, not the council's budget
         net = np.maximum(self.hours_needed[v["need"][idx]] - informal[idx], 0.0)
         hours = np.minimum(net, self.max_hours(v["age_m"][idx])).round()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from ..population import ASSESSED, HOSPITAL
+from ..population import ASSESSED, HOSPITAL, KNOWN
 from ..processes import hospital
 from ..scenario import NHS, NHS_AGE_BANDS
 
@@ -41,6 +41,7 @@ class NHSBody(mesa.Agent):
         v["package_hours"][admitted] = 0
         v["months_in_state"][admitted] = 0
         v["waiting_since"][admitted] = t
+        v["flags"][admitted] |= KNOWN  # referred to the council from hospital
         v["flags"][admitted] &= ~ASSESSED  # a new stay needs a new assessment (in hospital)
         return len(admitted)
 
