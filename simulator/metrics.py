@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .actors.council import OTHER_ITEMS, SERVICES, WEEKS_PER_MONTH, MonthFlows
+from .actors.council import OTHER_ITEMS, SERVICES, WEEKS_PER_MONTH
 from .finance import INCOME_SOURCES
 from .processes import households
 from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, NHS_FUNDED, NURSING,

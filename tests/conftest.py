@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pathlib import Path
+
 import pytest
 import xarray as xr
 
@@ -79,3 +81,9 @@ def essex_scenario(defaults) -> simulator.Scenario:
 def essex_model(essex_scenario) -> simulator.CareModel:
     """A freshly built (not yet stepped) Essex model. Tests must not step it."""
     return simulator.CareModel(essex_scenario)
+
+
+@pytest.fixture(scope="session")
+def three_councils() -> simulator.Scenario:
+    """scenarios/three_councils.yaml (Norfolk, Hackney, Gateshead) as shipped; modules shorten and scale it."""
+    return simulator.load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "three_councils.yaml")

@@ -48,7 +48,6 @@ def test_invariants_every_step(small_scenario):
     """Step a model by hand and check person-level and account invariants after every month."""
     model = simulator.CareModel(small_scenario)
     pop = model.population
-    scale = small_scenario.run.scale
     rec = model.recorder.data
     alive_before = pop.n_alive
     for t in range(model.n_steps):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,14 +10,12 @@ import simulator
 from simulator.population import COMMUNITY, HOSPITAL, NURSING
 from simulator.processes import hospital
 
-ROOT = Path(__file__).resolve().parents[1]
 NORFOLK, HACKNEY, GATESHEAD = "E10000020", "E09000012", "E08000037"
 
 
 @pytest.fixture(scope="module")
-def three():
-    return simulator.load_scenario(ROOT / "scenarios" / "three_councils.yaml").with_updates(
-        {"run.years": 2, "run.scale": 20})
+def three(three_councils):
+    return three_councils.with_updates({"run.years": 2, "run.scale": 20})
 
 
 def test_admission_frequency_matches_table():

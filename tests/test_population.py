@@ -165,7 +165,7 @@ def test_model_blocks_have_room_for_the_runs_entrants(rutland_scenario):
 
     model = simulator.CareModel(rutland_scenario.with_updates({"run.years": 20}))
     start_rows = model.population.blocks[0].used
-    ds = model.run()
+    model.run()
     block = model.population.blocks[0]
     entrants = int(model.recorder.data["entrants"].sum())
     assert entrants > 0

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 import simulator
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def three():
-    return simulator.load_scenario(ROOT / "scenarios" / "three_councils.yaml").with_updates(
-        {"run.years": 2, "run.scale": 20})
+def three(three_councils):
+    return three_councils.with_updates({"run.years": 2, "run.scale": 20})
 
 
 @pytest.fixture(scope="module")

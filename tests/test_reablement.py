@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,13 +10,11 @@ import simulator
 from simulator.actors.council import MonthFlows
 from simulator.population import COLUMNS, COMMUNITY, KNOWN, REABLED, REABLEMENT
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def three():
-    return simulator.load_scenario(ROOT / "scenarios" / "three_councils.yaml").with_updates(
-        {"run.years": 3, "run.scale": 20})
+def three(three_councils):
+    return three_councils.with_updates({"run.years": 3, "run.scale": 20})
 
 
 def test_outcome_shares_match_the_sequels(three):

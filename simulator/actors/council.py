@@ -247,7 +247,6 @@ class Council(mesa.Agent):
 
     def _review_packages(self, v: dict, informal: np.ndarray, t: int, month: int) -> None:
         """Home care clients: end packages below the threshold, resize the rest, queue those needing a home."""
-        p = self.policy
         idx = np.flatnonzero(v["alive"] & (v["setting"] == HOME_CARE))
         need = v["need"][idx]
         below = need < self.threshold
