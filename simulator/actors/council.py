@@ -352,7 +352,7 @@ class Council(mesa.Agent):
         self.spent += cost
 
     def _plan(self, v: dict, idx: np.ndarray, informal: np.ndarray, initial: bool) -> np.ndarray:
-        """Planned service for each queued person (-1: unpaid care already meets the need)."""
+        """Planned service for each queued person, in queue order (-1: unpaid care already meets the need)."""
         p = self.policy
         need = v["need"][idx]
         net = self.hours_needed[need] - informal[idx]
@@ -362,6 +362,9 @@ class Council(mesa.Agent):
         reable = (p.reablement_first and not initial) & ~home & (need <= p.reablement_max_need) \
             & ((v["flags"][idx] & REABLED) == 0) & at_home_or_ward
         plan = np.where(net > 0, HOME, -1)
+        # reablement where there is a place (in queue order); the rest get what they would have had
+        in_reab = int(np.count_nonzero(v["alive"] & (v["setting"] == REABLEMENT)))
+        reable &= np.cumsum(reable) <= max(self.reablement_slots - in_reab, 0)
         plan = np.where(reable, REAB, plan)
         plan = np.where(home, np.where(nursing, NUR, RES), plan)
         # already in home care and still fine at home: nothing to admit
@@ -381,10 +384,6 @@ class Council(mesa.Agent):
         v["waiting_since"][idx[settled]] = NOT_WAITING
         v["setting"][idx[settled & (v["setting"][idx] == HOSPITAL)]] = COMMUNITY
         idx, plan = idx[~settled], plan[~settled]
-        # reablement where there is a place; the rest are offered home care instead
-        in_reab = int(np.count_nonzero(v["alive"] & (v["setting"] == REABLEMENT)))
-        reab_rank = np.cumsum(plan == REAB) - 1
-        plan = np.where((plan == REAB) & (reab_rank >= max(self.reablement_slots - in_reab, 0)), HOME, plan)
 
         in_home = (plan == RES) | (plan == NUR)
         alone = v["partner"][idx] < 0
