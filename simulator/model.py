@@ -52,6 +52,7 @@ class CareModel(mesa.Model):
         self.tables = rates.rate_tables(scenario)
         table = data.council_table(scenario.geography.codes())
         self.codes = list(table.index)
+        self.local = [scenario.local(code) for code in self.codes]  # each council's policy, resolved once
         self.names = list(table["name"])
         persons = table[data.age_columns()].to_numpy(float)
         self.start_year, self.start_month = start_year_month(scenario.run)
@@ -73,7 +74,7 @@ class CareModel(mesa.Model):
         by_council = []
         for c, code in enumerate(self.codes):
             rng = streams.stream(sc.run.seed, self.replicate, code, "synthesis")
-            cols = synthesise_council(rng, sc, self.tables, persons[c], c, sc.local(code).prevention.telecare_coverage)
+            cols = synthesise_council(rng, sc, self.tables, persons[c], c, self.local[c].prevention.telecare_coverage)
             cols["partner"] = link_partners(rng, sc, cols["age_m"], cols["sex"])
             by_council.append(cols)
         room = [int(np.ceil(cohort.sum() / sc.run.scale * 1.02)) + 12 * sc.run.years + 16 for cohort in self.cohorts]
@@ -93,7 +94,7 @@ class CareModel(mesa.Model):
         eng_old = float(england[data.age_columns()[75:]].to_numpy().sum())
         self.markets, self.councils = [], []
         for c, code in enumerate(self.codes):
-            local = sc.local(code)
+            local = self.local[c]
             beds = local.care_homes.beds
             if beds is None:
                 beds = {k: v * old[c] / eng_old for k, v in local.care_homes.beds_england.items()}
@@ -118,7 +119,7 @@ class CareModel(mesa.Model):
         """Beds (agents) lost by step and council, shape (councils, 2): England-wide shocks shared by beds."""
         shocks: dict[int, np.ndarray] = {}
         for c, code in enumerate(self.codes):
-            homes = self.scenario.local(code).care_homes
+            homes = self.local[c].care_homes
             england = np.array([homes.beds_england["residential"], homes.beds_england["nursing"]], float)
             share = self.markets[c].stock * self.scenario.run.scale / np.maximum(england, 1.0)
             for shock in homes.closure_shocks:
@@ -138,7 +139,7 @@ class CareModel(mesa.Model):
             council.spent = council.income_ytd = 0.0
             self.markets[c].count_occupied(v["setting"], v["alive"])
             v["waiting_since"][v["waiting_since"] >= 0] = 0
-            council.workforce = HomeCareWorkforce(self, c, self.scenario.local(self.codes[c]).workforce,
+            council.workforce = HomeCareWorkforce(self, c, self.local[c].workforce,
                                                   council.commissioned_hours(v))
         self.workforces = [council.workforce for council in self.councils]
         self._pending_hours = np.zeros(len(self.councils))
@@ -226,7 +227,7 @@ class CareModel(mesa.Model):
             if n:
                 sex = (rng_e.random(n) < data.female_share()[18]).astype(np.uint8)
                 age_m = np.full(n, 18 * 12, np.uint16)
-                coverage = sc.local(self.codes[c]).prevention.telecare_coverage
+                coverage = self.local[c].prevention.telecare_coverage
                 self.population.append(c, new_people(rng_e, sc, self.tables, age_m, sex, c, coverage))
                 ctx.v = self.population.view(c)
                 ctx.died = np.concatenate([ctx.died, np.zeros(n, bool)])
@@ -237,7 +238,7 @@ class CareModel(mesa.Model):
         need, slower under early intervention."""
         v = ctx.v
         rng = self._rng[(ctx.c, "needs")]
-        pv = self.scenario.local(self.codes[ctx.c]).prevention
+        pv = self.local[ctx.c].prevention
         flags = v["flags"]
         mult = self._unmet_multiplier(ctx.c, v, self.scenario.needs.unmet_need_decline_rr) \
             * np.where((flags & EARLY_INTERVENTION) != 0, pv.early_intervention_decline_rr, 1.0)
@@ -247,7 +248,7 @@ class CareModel(mesa.Model):
     def _hospital(self, ctx: CouncilMonth) -> None:
         """Emergency admissions from home by age and need (NHS body), more with unmet need, fewer with
         telecare if it works; need may rise during the stay."""
-        v, pv = ctx.v, self.scenario.local(self.codes[ctx.c]).prevention
+        v, pv = ctx.v, self.local[ctx.c].prevention
         flags = v["flags"]
         risk = self._unmet_multiplier(ctx.c, v, self.scenario.nhs.unmet_need_admission_rr) \
             * np.where(((flags & TELECARE) != 0) & (v["need"] >= 1), pv.telecare_admission_rr, 1.0)
@@ -278,7 +279,7 @@ class CareModel(mesa.Model):
         hours = households.informal_hours(v["partner"], self.population.blocks[c].start, v["need"], v["setting"],
                                           v["alive"], v["other_carer"], ic.partner_hours_per_week,
                                           ic.partner_max_need, ic.other_carer_hours_per_week)
-        pv = self.scenario.local(self.codes[c]).prevention
+        pv = self.local[c].prevention
         if pv.community_support_hours_per_100k_adults > 0:
             alone = (hours == 0) & (v["need"] >= 2) & v["alive"] & (v["setting"] == COMMUNITY)
             available = pv.community_support_hours_per_100k_adults * self.adults[c] / 1e5 / self.scenario.run.scale

@@ -20,7 +20,7 @@ from scipy.optimize import brentq, least_squares
 from scipy.special import expit, logit
 
 from . import data
-from .data.build import SEX_RATIO_AT_BIRTH
+from .data import SEX_RATIO_AT_BIRTH
 from .scenario import OLD_AGE_BANDS, WORKING_AGE_BANDS, Scenario
 
 N_AGES = data.MAX_AGE + 1  # ages 0..110

@@ -15,6 +15,7 @@ import yaml
 
 HERE = Path(__file__).parent
 MAX_AGE = 110  # oldest single year of age in the life table (110 = 110+)
+SEX_RATIO_AT_BIRTH = 1.05  # males per female at birth, England & Wales (ONS births, long-run ~1.05)
 
 
 class UniqueKeyLoader(yaml.SafeLoader):

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simulator.data import SEX_RATIO_AT_BIRTH
+
 HERE = Path(__file__).parent
-SEX_RATIO_AT_BIRTH = 1.05  # males per female at birth, England & Wales (ONS births, long-run ~1.05)
 
 
 def _write(df: pd.DataFrame, name: str, header: list[str]) -> None:
