@@ -251,6 +251,7 @@ class Finance(_Strict):
     reserve_draw_limit: Share
     overspend_responses: list[OverspendResponse]
     package_cut_share: Share
+    package_recovery_per_year: Share
 
     @field_validator("income_shares")
     @classmethod

@@ -196,9 +196,12 @@ class Council(mesa.Agent):
         self.frozen = overspent and "freeze_placements" in f.overspend_responses
         if overspent and "tighten_eligibility" in f.overspend_responses:
             self.threshold = min(self.threshold + 1, 4)
-        # packages sized at a share of assessed hours for the year (applied at the monthly review)
-        cut = overspent and "cut_package_hours" in f.overspend_responses
-        self.package_factor = 1.0 - f.package_cut_share if cut else 1.0
+        # packages are sized at package_factor x assessed hours (applied at the monthly review): cut after
+        # an overspend if the scenario says so, otherwise recovering by a bounded step a year
+        if overspent and "cut_package_hours" in f.overspend_responses:
+            self.package_factor *= 1.0 - f.package_cut_share
+        elif not overspent:
+            self.package_factor = min(1.0, self.package_factor + f.package_recovery_per_year)
 
     def receive_income(self, f: "MonthFlows") -> None:
         """A month's income from each source (charges are added when collected)."""
@@ -277,7 +280,10 @@ class Council(mesa.Agent):
         self._cut_if_overcommitted(v, month)
 
     def _cut_if_overcommitted(self, v: dict, month: int) -> None:
-        """Overcommitted (duties such as self-funders turning to the council): cut home care hours pro rata."""
+        """Overcommitted (duties such as self-funders turning to the council): cut home care hours pro rata.
+
+        The cut lowers ``package_factor`` too, so reviews do not restore the hours; it recovers in April.
+        """
         gap = -self.headroom(v, month)
         if gap <= 0:
             return
@@ -288,6 +294,7 @@ class Council(mesa.Agent):
             return
         keep = max(0.0, 1.0 - gap / (weekly * self.weeks_left(month)))
         v["package_hours"][funded] = np.floor(hours * keep).astype(np.uint8)
+        self.package_factor *= keep
 
     def _prevent(self, v: dict, f: MonthFlows) -> None:
         """Prevention: the early-intervention scheme finds people with emerging needs (levels 1-2 at home,
