@@ -1,9 +1,9 @@
 """Council income: where each council's money for adult social care comes from, year by year.
 
 Pure functions over the shipped council table and a scenario's ``finance`` block. The central grant
-is shared between councils by a formula (weights on adults, people aged 65+ and historic spend);
-council tax with the social care precept and NHS transfers keep each council's historic share; a
-pooled health-and-care pot is shared by the formula. User charges are collected month by month by
+is shared between councils by a formula (weights on adults, people aged 65+, adults weighted by
+deprivation, and historic spend); council tax with the social care precept and NHS transfers keep
+each council's historic share; a pooled health-and-care pot is shared by the formula. User charges are collected month by month by
 the council itself. All amounts are GBP a year in base-year prices.
 """
 
@@ -18,11 +18,15 @@ from . import data
 from .scenario import Finance
 
 INCOME_SOURCES = ("central_grant", "council_tax", "nhs_transfers", "pooled_pot", "charges")
-FORMULA_MEASURES = ("adults", "older_65plus", "historic_spend")
+FORMULA_MEASURES = ("adults", "older_65plus", "deprivation", "historic_spend")
 
 
 def formula_measures() -> pd.DataFrame:
-    """Each council's share of England's adults, people aged 65+ and 2016-17 spend (columns sum to 1)."""
+    """Each council's share of England's adults, people aged 65+, deprivation-weighted adults and 2016-17 spend.
+
+    ``deprivation`` is adults times the council's IMD 2019 average score, so a council with twice
+    England's typical deprivation counts each adult twice. Each column sums to 1.
+    """
     table = data.councils()
     ages = data.age_columns()
     spend = table["gce_2016_17_gbp000"]
@@ -30,6 +34,7 @@ def formula_measures() -> pd.DataFrame:
     measures = pd.DataFrame({
         "adults": adults,
         "older_65plus": table[ages[65:]].sum(axis=1),
+        "deprivation": adults * data.deprivation().reindex(table.index),
         # councils without a 2016-17 return (Isles of Scilly) get England's spend per adult
         "historic_spend": spend.fillna(adults * spend.sum() / adults[spend.notna()].sum()),
     })

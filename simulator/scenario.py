@@ -242,7 +242,7 @@ class Finance(_Strict):
     budget_gbp: Money | None
     income_shares: dict[IncomeSource, Share]
     central_grant_schedule: dict[Annotated[str, Field(pattern=r"^\d{4}$")], Annotated[float, Field(ge=0, le=10)]]
-    grant_formula: dict[Literal["adults", "older_65plus", "historic_spend"], Annotated[float, Field(ge=0)]]
+    grant_formula: dict[Literal["adults", "older_65plus", "deprivation", "historic_spend"], Annotated[float, Field(ge=0)]]
     council_tax_real_growth_per_year: Growth
     nhs_transfer_real_growth_per_year: Growth
     pooled_pot_gbp: Money

@@ -73,7 +73,32 @@ def test_formula_weighting_older_people_favours_the_county():
         assert (aged > base) is more, code
     # the shares of England add up to one under any formula
     m = finance.formula_measures()
-    assert m.sum().to_numpy() == pytest.approx(np.ones(3))
+    assert m.sum().to_numpy() == pytest.approx(np.ones(len(finance.FORMULA_MEASURES)))
+
+
+def test_deprivation_data_cover_every_council():
+    """IMD 2019 scores for all 151 councils; published extremes (Blackpool most, Wokingham least deprived)
+    and the adult-weighted mean near England's LSOA average (21.7) catch a mistranscribed or shifted column."""
+    imd = simulator.data.deprivation()
+    assert set(imd.index) == simulator.data.council_codes() and imd.notna().all() and (imd > 0).all()
+    assert imd.idxmax() == "E06000009" and imd.idxmin() == "E06000041"
+    adults = simulator.data.councils()[simulator.data.age_columns()[18:]].sum(axis=1)
+    assert float((adults * imd).sum() / adults.sum()) == pytest.approx(21.7, abs=0.3)
+
+
+def test_formula_weighting_deprivation_favours_deprived_councils():
+    """Weighting adults by deprivation instead of counting them moves grant to Hackney and Gateshead."""
+    f = simulator.default_scenario().finance
+    plain = f.model_copy(update={"grant_formula": {"adults": 1.0}})
+    deprived = f.model_copy(update={"grant_formula": {"deprivation": 1.0}})
+    for code, more in ((NORFOLK, False), (HACKNEY, True), (GATESHEAD, True)):
+        a = finance.income_plan(code, plain).central_grant
+        b = finance.income_plan(code, deprived).central_grant
+        assert (b > a) is more, code
+    # a blend lies between its parts
+    half = f.model_copy(update={"grant_formula": {"adults": 1.0, "deprivation": 1.0}})
+    mid = finance.income_plan(HACKNEY, half).central_grant
+    assert finance.income_plan(HACKNEY, plain).central_grant < mid < finance.income_plan(HACKNEY, deprived).central_grant
 
 
 def test_counties_complaint_is_testable(three):

@@ -86,6 +86,12 @@ def councils() -> pd.DataFrame:
     return _csv("councils_mid2019.csv").set_index("code")
 
 
+@lru_cache(maxsize=1)
+def deprivation() -> pd.Series:
+    """IMD 2019 average score of each council (higher = more deprived; MHCLG English indices of deprivation)."""
+    return _csv("deprivation_imd2019.csv").set_index("code")["imd_2019_average_score"]
+
+
 #: England unit costs 2013-14 (HSCIC PSS-EX1, V) against which councils' cost levels are measured
 ENGLAND_UNIT_COSTS_2013_14 = {"residential_65plus_gbp_week": 538.2, "home_care_gbp_hour": 17.2}
 
