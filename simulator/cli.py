@@ -2,6 +2,8 @@
 
     caresim run SCENARIO [--out DIR] [--seed N] [--years N] [--scale K] [--overwrite]
     caresim validate SCENARIO
+    caresim check [SCENARIO] [--replicates N] [--scale K] [--seed N] [--out FILE.csv]
+    caresim calibrate [--scale K] [--seed N] [--out FILE.yaml] [--max-evaluations N]
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .report import OutputError, check_writable, write_results
-from .scenario import ScenarioError, load_scenario
+from .report import OutputError, check_writable, check_writable_file, write_csv_atomic, write_results
+from .scenario import ScenarioError, default_scenario, load_scenario
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,18 +38,33 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check a scenario and print it fully resolved")
     val.add_argument("scenario", type=Path, help="scenario YAML file")
     val.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    chk = sub.add_parser("check", help="compare the first simulated year with published 2019/20 England figures")
+    chk.add_argument("scenario", type=Path, nargs="?", help="scenario YAML file (default: the shipped England defaults)")
+    chk.add_argument("--replicates", type=int, default=3, help="replicates averaged (default 3)")
+    chk.add_argument("--seed", type=int, help="override run.seed")
+    chk.add_argument("--scale", type=float, help="override run.scale (people per agent)")
+    chk.add_argument("--out", type=Path, help="also write the table as CSV")
+    chk.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    cal = sub.add_parser("calibrate", help="fit the free parameters to the base year and write calibrated.yaml")
+    cal.add_argument("--scale", type=float, default=100, help="people per agent in the fitting runs (default 100)")
+    cal.add_argument("--seed", type=int, help="seed of the fitting runs (default: run.seed)")
+    cal.add_argument("--out", type=Path, help="where to write (default: the package's data/calibrated.yaml)")
+    cal.add_argument("--max-evaluations", type=int, default=30, help="function evaluations allowed, besides the finite differences (default 30)")
+    cal.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
 
 
 def _load(args) -> "object":
     updates = {f"run.{k}": getattr(args, k) for k in ("seed", "years", "scale") if getattr(args, k, None) is not None}
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
     if updates:
         try:
             scenario = scenario.with_updates(updates)
         except ScenarioError as exc:
-            raise ScenarioError(str(exc).replace("<updates>", "command line").replace(
-                f"{args.scenario}: run.", "command line: --")) from None
+            message = str(exc).replace("<updates>", "command line").replace(f"{args.scenario}: run.", "command line: --")
+            raise ScenarioError(message.replace("command line: run.", "command line: --")) from None
     return scenario
 
 
@@ -75,9 +92,47 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    from . import check
+
+    if args.replicates < 1:
+        raise ScenarioError("command line: --replicates: expected a whole number of at least 1")
+    scenario = _load(args)
+    if args.out:
+        check_writable_file(args.out)
+    started = time.perf_counter()
+    table = check.check(scenario, replicates=args.replicates)
+    print(check.to_markdown(table))
+    if args.out:
+        write_csv_atomic(table, args.out)
+    print(f"caresim: checked {scenario.name} ({args.replicates} replicate(s), scale {scenario.run.scale:g}) "
+          f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from . import calibrate
+
+    out = args.out or calibrate.CALIBRATED_FILE
+    check_writable_file(out)
+    started = time.perf_counter()
+
+    def show(x, r):
+        print("caresim: " + ", ".join(f"{f.key}={v:.4g}" for f, v in zip(calibrate.FREE, x, strict=True))
+              + f" -> rms error {float((r ** 2).mean() ** 0.5):.4f}", file=sys.stderr)
+
+    result = calibrate.fit(scale=args.scale, seed=args.seed, max_evaluations=args.max_evaluations, progress=show)
+    calibrate.write(result, out)
+    for f, x, err in zip(calibrate.FREE, result.x, result.errors, strict=True):
+        print(f"{f.key:18s} {x:10.4f}  {f.target}: {err:+.2%}")
+    print(f"caresim: wrote {out} after {result.evaluations} runs in {time.perf_counter() - started:.0f} s",
+          file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    command = {"run": cmd_run, "validate": cmd_validate}[args.command]
+    command = {"run": cmd_run, "validate": cmd_validate, "check": cmd_check, "calibrate": cmd_calibrate}[args.command]
     try:
         return command(args)
     except (ScenarioError, OutputError) as exc:

@@ -15,11 +15,13 @@ import xarray as xr
 from .actors.council import OTHER_ITEMS, SERVICES, WEEKS_PER_MONTH
 from .finance import INCOME_SOURCES
 from .processes import households
-from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, NHS_FUNDED, NURSING,
-                         REABLEMENT, RESIDENTIAL, SELF_FUNDED, TELECARE)
+from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, LTS_THIS_YEAR,
+                         NHS_FUNDED, NURSING, REABLEMENT, RESIDENTIAL, SELF_FUNDED, TELECARE)
 
 AGE_BANDS = ("18-64", "65-69", "70-74", "75-79", "80-84", "85+")
 AGE_BAND_EDGES = np.array([65, 70, 75, 80, 85])  # years
+HELP = ("unpaid_only", "formal")  # how people 65+ with need at home are helped (HSE's question)
+AGE_GROUPS = ("18-64", "65+")  # the working-age / older split of the published activity and finance returns
 SEX = ("male", "female")
 NEED_LEVELS = (0, 1, 2, 3, 4)
 NEED_LABELS = "0 none, 1 low (instrumental tasks only), 2 moderate, 3 substantial, 4 critical"
@@ -35,6 +37,9 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "unmet_need": (("age_band",), "people",
                    "People with need level 2+ whose care hours are not met by formal and unpaid care", "stock", True),
     "unmet_hours": ((), "hours/week", "Care hours needed but not provided, per week", "stock", True),
+    "helped_at_home_65plus": (("help",), "people",
+                              "People 65+ with need level 2+ living at home, helped by unpaid carers only or by formal "
+                              "home care (with or without unpaid help)", "stock", True),
     "informal_hours": ((), "hours/week", "Unpaid care hours given to people with need level 2+, per week", "stock", True),
     "in_hospital_waiting": ((), "people", "Patients fit to leave hospital still waiting for care at the end of the month",
                             "stock", True),
@@ -73,6 +78,11 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "reablement_to_long_term": ((), "people/month", "Reablement episodes ending in a request for long-term support",
                                 "flow", True),
     "turned_to_council": ((), "people/month", "Self-funders whose capital ran down to the upper limit", "flow", True),
+    "lts_clients_in_year": (("age_group",), "people",
+                            "People who have had council-funded long-term support so far this financial year, "
+                            "including those who have since died (SALT's count in March)", "stock", True),
+    "long_term_spend": (("age_group",), "GBP/month", "Council spend on long-term care (home care, care homes) by age group",
+                        "flow", False),
     "council_spend": (("service",), "GBP/month", "Council gross current spend by service (base-year prices)", "flow", False),
     "self_funder_spend": (("service",), "GBP/month", "Self-funders' spend on care by service (base-year prices)", "flow", False),
     "charges": ((), "GBP/month", "Client contributions to council-funded care (base-year prices)", "flow", False),
@@ -93,7 +103,7 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
 
 DIM_SIZES = {"age_band": len(AGE_BANDS), "sex": 2, "need": 5, "service": len(SERVICES), "funder": len(FUNDERS),
              "care_home": 2, "nhs_item": len(NHS_ITEMS), "income_source": len(INCOME_SOURCES),
-             "other_item": len(OTHER_ITEMS)}
+             "other_item": len(OTHER_ITEMS), "age_group": len(AGE_GROUPS), "help": len(HELP)}
 
 
 def age_band(age_m: np.ndarray) -> np.ndarray:
@@ -140,6 +150,9 @@ class Recorder:
         d["unmet_need"][t, c] = np.bincount(band[gap > 0], minlength=6)
         d["unmet_hours"][t, c] = gap.sum()
         d["informal_hours"][t, c] = np.minimum(informal, needed)[community].sum()
+        older = community & (v["age_m"] >= 65 * 12)
+        d["helped_at_home_65plus"][t, c] = [np.count_nonzero(older & (setting == COMMUNITY) & (informal > 0)),
+                                            np.count_nonzero(older & (setting == HOME_CARE))]
         d["beds"][t, c] = market.beds
         d["waiting_for_bed"][t, c] = flows.waiting_for_bed
         d["care_home_margin"][t, c] = market.margin
@@ -170,6 +183,11 @@ class Recorder:
         d["reablement_to_long_term"][t, c] = flows.reablement_to_long_term
         d["turned_to_council"][t, c] = flows.turned_to_council
         d["council_spend"][t, c] = flows.spend
+        lts = (flags & LTS_THIS_YEAR) != 0  # the dead too: SALT counts everyone supported in the year
+        older = np.count_nonzero(lts & (v["age_m"] >= 65 * 12))
+        d["lts_clients_in_year"][t, c] = [np.count_nonzero(lts) - older, older]
+        long_term = flows.spend.sum() - flows.spend[SERVICES.index("reablement")]
+        d["long_term_spend"][t, c] = [long_term - flows.long_term_spend_65plus, flows.long_term_spend_65plus]
         d["self_funder_spend"][t, c] = flows.self_funder_spend
         d["charges"][t, c] = flows.charges
         d["other_spend"][t, c] = flows.other_spend
@@ -190,6 +208,8 @@ class Recorder:
             "council": ("council", codes, {"long_name": "ONS code of the council (ENGLAND: all as one)"}),
             "council_name": ("council", names),
             "age_band": ("age_band", list(AGE_BANDS), {"units": "years"}),
+            "age_group": ("age_group", list(AGE_GROUPS), {"units": "years"}),
+            "help": ("help", list(HELP)),
             "sex": ("sex", list(SEX)),
             "need": ("need", list(NEED_LEVELS), {"long_name": "care need level", "labels": NEED_LABELS}),
             "service": ("service", list(SERVICES)),

@@ -27,6 +27,7 @@ EARLY_INTERVENTION = np.uint8(4)
 REABLED = np.uint8(8)  # has had reablement
 UNMET = np.uint8(16)  # had unmet need at the last count (faster decline, more admissions)
 ASSESSED = np.uint8(32)  # the council has assessed the current request
+LTS_THIS_YEAR = np.uint8(64)  # has had council-funded long-term support this financial year (SALT's count)
 NOT_WAITING = np.int16(-1)
 NO_PARTNER = np.int32(-1)
 
@@ -46,7 +47,7 @@ COLUMNS: dict[str, tuple[np.dtype, str]] = {
     "other_carer": (np.dtype(np.bool_), "has an unpaid carer outside the household"),
     "months_in_state": (np.dtype(np.uint16), "months since the care setting last changed"),
     "waiting_since": (np.dtype(np.int16), "step the person joined the council's queue, -1 if not waiting"),
-    "flags": (np.dtype(np.uint8), "bit flags: KNOWN, TELECARE, EARLY_INTERVENTION, REABLED, UNMET, ASSESSED"),
+    "flags": (np.dtype(np.uint8), "bit flags: KNOWN, TELECARE, EARLY_INTERVENTION, REABLED, UNMET, ASSESSED, LTS_THIS_YEAR"),
 }
 
 BYTES_PER_PERSON = sum(dt.itemsize for dt, _ in COLUMNS.values())

@@ -190,3 +190,37 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def check_writable_file(path: Path) -> None:
+    """Fail early, before a long computation, if a single output file cannot be written in its folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; expected a file name")
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise OutputError(f"{path}: folder {folder} does not exist")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write in {folder} ({exc.strerror or exc})") from None
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write a text file whole or not at all: a temporary file in the same folder, renamed into place."""
+    path = Path(path)
+    check_writable_file(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.resolve().parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_csv_atomic(table: pd.DataFrame, path: Path) -> Path:
+    """A table as CSV, written atomically."""
+    return write_text_atomic(path, table.to_csv(float_format="%.6g"))

@@ -64,7 +64,7 @@ def test_every_parameter_file_leaf_has_value_unit_source_status():
     assert len(found) > 40
     for path, leaf in found:
         assert {"value", "unit", "source", "status"} <= set(leaf), path
-        assert leaf["status"] in {"V", "V2", "D", "A", "U"}, path
+        assert leaf["status"] in {"V", "V2", "D", "A", "C"}, path
 
 
 def test_empty_file_is_the_defaults(tmp_path):

@@ -16,6 +16,7 @@ import mesa
 import numpy as np
 
 from ..population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
+                          LTS_THIS_YEAR,
                           NHS_FUNDED, NO_FUNDING, NOT_WAITING, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED,
                           TELECARE)
 from ..finance import INCOME_SOURCES, IncomePlan, monthly
@@ -62,6 +63,7 @@ class MonthFlows:
     charges: float = 0.0  # client contributions to council-funded care, GBP
     outturn: float = 0.0  # income less spend, booked to reserves when the year closes (March), GBP
     turned_to_council: int = 0  # self-funders whose capital fell to the upper limit
+    long_term_spend_65plus: float = 0.0  # council spend on long-term care of people aged 65+, GBP
 
     def __post_init__(self):
         self.income = np.zeros(len(INCOME_SOURCES))  # GBP this month by INCOME_SOURCES
@@ -213,6 +215,8 @@ class Council(mesa.Agent):
         """One month of the council's work on its people ``v`` (column views). Returns the month's flows."""
         f = MonthFlows()
         self.receive_income(f)
+        if month == 4 and not initial:  # a new financial year: SALT counts long-term clients afresh
+            v["flags"][:] &= ~LTS_THIS_YEAR
         if not initial:
             self._end_reablement(v, f)
             self._review_packages(v, informal, t, month)
@@ -475,6 +479,9 @@ class Council(mesa.Agent):
         council = np.flatnonzero(in_service & (v["funding"] == COUNCIL_FUNDED))
         svc = service[council]
         f.spend += np.bincount(svc, weights=fee[council], minlength=4) * self.scale
+        older = v["age_m"][council] >= 65 * 12
+        f.long_term_spend_65plus = float(fee[council][older].sum()) * self.scale
+        v["flags"][council] |= LTS_THIS_YEAR
         # day services and supported employment for a share of working-age home care clients
         young = np.count_nonzero((svc == HOME) & (v["age_m"][council] < 65 * 12))
         f.day_service_users = young * p.day_service_share_18_64

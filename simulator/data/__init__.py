@@ -14,6 +14,7 @@ import pandas as pd
 import yaml
 
 HERE = Path(__file__).parent
+CALIBRATED = HERE / "calibrated.yaml"  # written by `caresim calibrate`; laid over parameters.yaml when present
 MAX_AGE = 110  # oldest single year of age in the life table (110 = 110+)
 SEX_RATIO_AT_BIRTH = 1.05  # males per female at birth, England & Wales (ONS births, long-run ~1.05)
 
@@ -45,10 +46,21 @@ def _csv(name: str) -> pd.DataFrame:
     return pd.read_csv(HERE / name, comment="#")
 
 
-@lru_cache(maxsize=1)
-def parameter_file() -> dict:
-    """The parameter file as written: every leaf ``{value, unit, source, status}``."""
-    return load_yaml((HERE / "parameters.yaml").read_text(encoding="utf-8"))
+@lru_cache(maxsize=2)
+def parameter_file(calibrated: bool = True) -> dict:
+    """The parameters: every leaf ``{value, unit, source, status}``.
+
+    With ``calibrated`` (the default), values fitted by ``caresim calibrate`` (``calibrated.yaml``) replace
+    the assumed ones; such a leaf gets status C and a ``calibration`` entry saying what it was fitted to.
+    """
+    params = load_yaml((HERE / "parameters.yaml").read_text(encoding="utf-8"))
+    if calibrated and CALIBRATED.exists():
+        for path, entry in load_yaml(CALIBRATED.read_text(encoding="utf-8"))["parameters"].items():
+            leaf = params
+            for key in path.split("."):
+                leaf = leaf[key]
+            leaf.update(value=entry["value"], status="C", calibration=entry["calibration"])
+    return params
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,183 @@
+"""Fit the model's free parameters to the published 2019/20 base year, and record what was fitted.
+
+Six assumed parameters, each mapped from one scalar, are fitted by SciPy's bounded least squares to six
+base-year targets (the relative errors are the residuals). Every evaluation runs the same seed (common
+random numbers), so the objective is deterministic and a re-run from the same starting values reproduces
+the fit. The result goes to ``data/calibrated.yaml``, which the parameter file's loader lays over
+``parameters.yaml`` (status C, with the fit's provenance beside each value).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+from scipy.optimize import least_squares
+
+from . import __version__, check, data
+from .model import run
+from .report import write_text_atomic
+from .scenario import Scenario, default_scenario
+
+CALIBRATED_FILE = data.CALIBRATED
+
+
+def _raw(path: str):
+    """A parameter's value in parameters.yaml as written (before any calibration)."""
+    node = data.parameter_file(calibrated=False)
+    for key in path.split("."):
+        node = node[key]
+    return copy.deepcopy(node["value"])
+
+
+def _times(value, x: float):
+    """A number, or a list or nested dict of numbers, times ``x`` (rounded to 6 decimals)."""
+    if isinstance(value, dict):
+        return {k: _times(v, x) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_times(v, x) for v in value]
+    return round(float(value) * x, 6)
+
+
+@dataclass(frozen=True)
+class Free:
+    """A free scalar, the target it mostly moves, and where it starts from scratch."""
+
+    key: str
+    meaning: str
+    start: float  # the uncalibrated value: calibration from scratch starts here
+    bounds: tuple[float, float]
+    target: str
+
+
+FREE = (
+    Free("uptake", "multiplier on the assumed chances that an eligible person is known to the council at the start "
+         "and asks for help each month (council.initial_known_share, presentation_per_month)", 1.0, (0.1, 1.25),
+         "lts_clients_65plus"),
+    Free("level4_share", "share of need level 2+ at level 4, levels 2 and 3 keeping their 5:3 ratio "
+         "(needs.severity_split)", 0.2, (0.05, 0.5), "care_home_residents"),
+    Free("working_age_need", "multiplier on the assumed working-age need prevalence (needs.adl_prevalence_18_64)",
+         1.0, (0.3, 2.0), "lts_clients_18_64"),
+    Free("package_hours", "multiplier on the assumed home care hours by need and the care home thresholds "
+         "(council.home_care_hours_by_need, max_home_care_hours, max_home_care_hours_18_64)", 1.0, (0.5, 2.5),
+         "long_term_support_spend_gbp"),
+    Free("reablement_slots", "council.reablement_slots_per_100k_adults", 74.0, (30.0, 150.0),
+         "st_max_completed_episodes"),
+    Free("contact_hours", "workforce.contact_hours_per_worker_per_week", 25.0, (10.0, 40.0), "home_care_workers"),
+)
+
+#: parameter path -> the free scalars that set it
+WRITES = {
+    "council.initial_known_share": ("uptake",),
+    "council.presentation_per_month": ("uptake",),
+    "needs.severity_split": ("level4_share",),
+    "needs.adl_prevalence_18_64": ("working_age_need",),
+    "council.home_care_hours_by_need": ("package_hours",),
+    "council.max_home_care_hours": ("package_hours",),
+    "council.max_home_care_hours_18_64": ("package_hours",),
+    "council.reablement_slots_per_100k_adults": ("reablement_slots",),
+    "workforce.contact_hours_per_worker_per_week": ("contact_hours",),
+}
+
+
+def parameter_values(x: dict[str, float]) -> dict[str, object]:
+    """The parameters the free scalars set (package hours and the care home thresholds move together, so
+    the fit changes what a package costs, not who is placed in a care home)."""
+    two, three = round((1 - x["level4_share"]) * 0.625, 6), round((1 - x["level4_share"]) * 0.375, 6)
+    return {
+        "council.initial_known_share": _times(_raw("council.initial_known_share"), x["uptake"]),
+        "council.presentation_per_month": _times(_raw("council.presentation_per_month"), x["uptake"]),
+        "needs.severity_split": [two, three, round(1.0 - two - three, 6)],
+        "needs.adl_prevalence_18_64": _times(_raw("needs.adl_prevalence_18_64"), x["working_age_need"]),
+        "council.home_care_hours_by_need": _times(_raw("council.home_care_hours_by_need"), x["package_hours"]),
+        "council.max_home_care_hours": _times(_raw("council.max_home_care_hours"), x["package_hours"]),
+        "council.max_home_care_hours_18_64": _times(_raw("council.max_home_care_hours_18_64"), x["package_hours"]),
+        "council.reablement_slots_per_100k_adults": round(x["reablement_slots"], 6),
+        "workforce.contact_hours_per_worker_per_week": round(x["contact_hours"], 6),
+    }
+
+
+def base_scenario(scale: float = 100, seed: int | None = None) -> Scenario:
+    """England as one council for the base year, at ``scale``: what the fit runs."""
+    sc = default_scenario().with_updates({"run.years": 1, "run.scale": scale, "geography.councils": ["ENGLAND"]})
+    return sc if seed is None else sc.with_updates({"run.seed": seed})
+
+
+def with_free(scenario: Scenario, x: np.ndarray) -> Scenario:
+    """The scenario with every free parameter set from its scalar."""
+    return scenario.with_updates(parameter_values({f.key: float(v) for f, v in zip(FREE, x, strict=True)}))
+
+
+def residuals(x: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """Relative errors of the fitted targets for scalars ``x``."""
+    wanted = {f.target for f in FREE}
+    targets = [t for t in check.targets() if t.name in wanted]
+    got = check.measure_all(run(with_free(scenario, x)), targets)
+    by_name = {t.name: t for t in targets}
+    return np.array([by_name[f.target].error(got[f.target]) for f in FREE])
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A finished fit: the scalars, the relative errors they leave, and how the fit was run."""
+
+    x: np.ndarray
+    errors: np.ndarray
+    evaluations: int
+    scale: float
+    seed: int
+
+
+def fit(scale: float = 100, seed: int | None = None, max_evaluations: int = 30, progress=None) -> Fit:
+    """Fit the free parameters from their uncalibrated starting values (deterministic for a seed)."""
+    sc = base_scenario(scale, seed)
+    starts = np.array([f.start for f in FREE])
+
+    def fun(u):  # u: scalars relative to their starting values, so one step size suits every parameter
+        r = residuals(u * starts, sc)
+        if progress:
+            progress(u * starts, r)
+        return r
+
+    lo = np.array([f.bounds[0] for f in FREE]) / starts
+    hi = np.array([f.bounds[1] for f in FREE]) / starts
+    out = least_squares(fun, np.ones(len(FREE)), bounds=(lo, hi), diff_step=0.1, xtol=1e-6, ftol=1e-6,
+                        max_nfev=max_evaluations)
+    return Fit(out.x * starts, out.fun, int(out.nfev), scale, sc.run.seed)
+
+
+def to_yaml(result: Fit, date: str | None = None) -> str:
+    """The calibrated-parameters file: each fitted value with its provenance."""
+    date = date or dt.date.today().isoformat()
+    fitted = {f.key: float(v) for f, v in zip(FREE, result.x, strict=True)}
+    error = {f.target: round(float(e), 4) for f, e in zip(FREE, result.errors, strict=True)}
+    by_key = {f.key: f for f in FREE}
+    params = {}
+    for path, value in parameter_values(fitted).items():
+        keys = WRITES[path]
+        params[path] = {"value": value, "calibration": {
+            "scalars": {k: {"fitted": round(fitted[k], 6), "meaning": by_key[k].meaning, "start": by_key[k].start,
+                            "bounds": list(by_key[k].bounds)} for k in keys},
+            "targets": {by_key[k].target: {"fit_error": error[by_key[k].target]} for k in keys},
+            "date": date, "seed": result.seed, "scale": result.scale}}
+    meta = {
+        "written_by": f"caresim calibrate (caresim {__version__})",
+        "method": "scipy.optimize.least_squares (trf, bounded), relative errors of the targets as residuals, "
+                  "one simulated year of England as one council, the same seed every evaluation",
+        "date": date, "seed": result.seed, "scale": result.scale, "evaluations": result.evaluations,
+        "rms_relative_error": round(float(np.sqrt(np.mean(result.errors ** 2))), 5),
+        "targets": "simulator/data/base_year_targets.yaml (values, units, sources)",
+    }
+    header = ("# Fitted by `caresim calibrate`; do not edit by hand (re-run it). Laid over parameters.yaml by\n"
+              "# simulator.data.parameter_file(): each value replaces the assumed one and the leaf's status becomes C.\n")
+    return header + yaml.safe_dump({"meta": meta, "parameters": params}, sort_keys=False, width=110)
+
+
+def write(result: Fit, path: Path = CALIBRATED_FILE) -> Path:
+    """Write the calibrated-parameters file atomically (a temporary file renamed into place)."""
+    return write_text_atomic(Path(path), to_yaml(result))

@@ -1,0 +1,178 @@
+"""The base-year check: the model's first financial year against published England 2019/20 figures.
+
+Each target pairs a published figure (``data/base_year_targets.yaml``, or built here from the HSE
+prevalence in the parameter file and the shipped life table) with a measure of the model's first
+twelve months, and a tolerance. ``check`` runs replicates, averages the measures and returns the table
+that ``caresim check`` prints and ``tests/test_check.py`` asserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import data
+from .model import run
+from .scenario import Scenario
+
+YEAR = 12  # months in the base year
+
+Measure = Callable[[xr.Dataset], float]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A published figure, how to measure it in the model's base year, and how close is close enough."""
+
+    name: str
+    value: float
+    unit: str
+    source: str
+    status: str
+    tolerance: float
+    relative: bool  # relative error if True, else absolute difference (shares)
+    why: str
+    measure: Measure
+    gap: str | None = None  # a known reason the model does not reproduce it yet (reported, not asserted)
+
+    def error(self, model: float) -> float:
+        """Signed error of a model value: relative, or absolute for shares."""
+        return (model - self.value) / self.value if self.relative else model - self.value
+
+
+def _year(ds: xr.Dataset) -> xr.Dataset:
+    """The first financial year, all councils together."""
+    return ds.isel(time=slice(0, YEAR)).sum("council")
+
+
+def _residents(y: xr.Dataset) -> xr.DataArray:
+    return y.clients.sel(service=["residential", "nursing"]).mean("time")
+
+
+def _prevalence(band: str, sex: str) -> Measure:
+    def measure(y):
+        people = y.people.sel(age_band=band, sex=sex).mean("time")
+        return float(people.sel(need=[2, 3, 4]).sum() / people.sum())
+    return measure
+
+
+MEASURES: dict[str, Measure] = {
+    "adults_mid2019": lambda y: float(y.people.isel(time=0).sum()),
+    "lts_clients_65plus": lambda y: float(y.lts_clients_in_year.isel(time=-1).sel(age_group="65+")),
+    "lts_clients_18_64": lambda y: float(y.lts_clients_in_year.isel(time=-1).sel(age_group="18-64")),
+    "care_home_residents": lambda y: float(_residents(y).sum()),
+    "care_home_beds": lambda y: float(y.beds.sum("care_home").mean()),
+    "care_home_occupancy": lambda y: float(y.occupied_beds.sum("care_home").mean() / y.beds.sum("care_home").mean()),
+    "care_home_self_funder_share": lambda y: float(_residents(y).sel(funder="self").sum() / _residents(y).sum()),
+    "st_max_completed_episodes": lambda y: float(y.reablement_ended.sum()),
+    "reablement_no_ongoing_need_share": lambda y: float(y.reablement_success.sum() / y.reablement_ended.sum()),
+    "reablement_to_long_term_share": lambda y: float(y.reablement_to_long_term.sum() / y.reablement_ended.sum()),
+    "gross_current_expenditure_long_and_short_term_gbp": lambda y: float(y.council_spend.sum()),
+    "long_term_support_spend_gbp": lambda y: float(y.long_term_spend.sum()),
+    "st_max_spend_gbp": lambda y: float(y.council_spend.sel(service="reablement").sum()),
+    "long_term_spend_18_64_share": lambda y: float(y.long_term_spend.sel(age_group="18-64").sum()
+                                                   / y.long_term_spend.sum()),
+    "home_care_workers": lambda y: float(y.workers.mean()),
+    "care_worker_vacancy_rate": lambda y: float(1.0 - y.workers.mean() / y.posts.mean()),
+    "care_worker_turnover_rate": lambda y: float(y.leavers.sum() / y.workers.mean()),
+    "delayed_days_social_care": lambda y: float(y.delayed_days.sum()),
+    "unpaid_only_share_65plus": lambda y: float(y.helped_at_home_65plus.sel(help="unpaid_only").mean()
+                                                / y.helped_at_home_65plus.mean("time").sum()),
+    "requests_new_clients": lambda y: float(y.presentations.sum()),
+}
+
+
+def life_table_deaths_65plus() -> float:
+    """Deaths a year among England's people aged 65+ at mid-2019 under the HMD 2016-18 death rates.
+
+    Persons by single year (ONS) split by the shipped female share; ages 90+ take the life table's
+    stationary-population mean rate over 90-110 (D, from V sources).
+    """
+    persons = data.councils()[data.age_columns()].sum().to_numpy(float)
+    female = data.female_share()
+    mx = data.mortality()
+    deaths = 0.0
+    for sex, share in (("male", 1.0 - female), ("female", female)):
+        rate = mx[f"mx_{sex}"].to_numpy(float)
+        survival = np.exp(-np.cumsum(np.concatenate([[0.0], rate[90:-1]])))  # l(x)/l(90), x = 90..110
+        old = float((survival * rate[90:]).sum() / survival.sum())
+        deaths += float((persons[65:90] * share[65:90] * rate[65:90]).sum()) + persons[90] * share[90] * old
+    return deaths
+
+
+def targets() -> list[Target]:
+    """Every base-year target, in report order."""
+    out = []
+    prevalence = data.parameter_file()["needs"]["adl_prevalence_65plus"]
+    for band, by_sex in prevalence["value"].items():
+        for sex, share in by_sex.items():
+            out.append(Target(
+                f"need_2plus_share_{band}_{sex}", share, f"share of {sex}s aged {band} needing help with 1+ ADL",
+                prevalence["source"].split(".")[0] + " (HSE 2013/2014)", prevalence["status"], 0.02, False,
+                "issue 4's bar: 2 percentage points", _prevalence(band, sex)))
+    out.append(Target(
+        "deaths_65plus", life_table_deaths_65plus(), "deaths a year, people aged 65+",
+        "D: ONS mid-2019 population x HMD England & Wales 2016-18 death rates", "D", 0.05, True,
+        "need hazard ratios are rescaled to the life table; 5% allows for ageing within the year",
+        lambda y: float(y.deaths.sel(age_band=["65-69", "70-74", "75-79", "80-84", "85+"]).sum())))
+    for name, entry in data.base_year_targets().items():
+        tol = entry["tolerance"]
+        out.append(Target(name, float(entry["value"]), entry["unit"], entry["source"], entry["status"],
+                          float(tol.get("rel", tol.get("abs"))), "rel" in tol, tol["why"], MEASURES[name],
+                          entry.get("gap")))
+    return out
+
+
+def measure_all(ds: xr.Dataset, which: list[Target] | None = None) -> dict[str, float]:
+    """Every target's model value from one run's Dataset."""
+    y = _year(ds)
+    return {t.name: t.measure(y) for t in (which or targets())}
+
+
+def check(scenario: Scenario, replicates: int = 1) -> pd.DataFrame:
+    """Run ``replicates`` replicates of the scenario's first year and compare their mean with every target."""
+    if scenario.run.years < 1:
+        raise ValueError("the base-year check needs at least one simulated year")
+    sc = scenario.with_updates({"run.years": 1})
+    all_targets = targets()
+    runs = [measure_all(run(sc, replicate=r), all_targets) for r in range(replicates)]
+    rows = []
+    for t in all_targets:
+        values = np.array([r[t.name] for r in runs])
+        model = float(values.mean())
+        err = t.error(model)
+        rows.append({
+            "target": t.name, "model": model, "published": t.value, "unit": t.unit,
+            "error": err, "error_kind": "relative" if t.relative else "absolute", "tolerance": t.tolerance,
+            "within": abs(err) <= t.tolerance, "replicate_sd": float(values.std(ddof=1)) if replicates > 1 else np.nan,
+            "status": t.status, "source": t.source, "gap": t.gap or "",
+        })
+    return pd.DataFrame(rows).set_index("target")
+
+
+def _fmt(value: float, relative: bool) -> str:
+    if not relative or abs(value) < 10:
+        return f"{value:.3f}"
+    return f"{value:,.0f}"
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """The check table as Markdown: model, published, error against tolerance, source."""
+    lines = ["| target | model | published | error | tolerance | ok | source |", "|---|---:|---:|---:|---:|---|---|"]
+    for name, r in table.iterrows():
+        rel = r.error_kind == "relative"
+        err = f"{r.error:+.1%}" if rel else f"{r.error:+.3f}"
+        tol = f"{r.tolerance:.0%}" if rel else f"{r.tolerance:.2f}"
+        ok = "yes" if r.within else ("known gap" if r.gap else "NO")
+        lines.append(f"| {name} | {_fmt(r.model, rel)} | {_fmt(r.published, rel)} | {err} | {tol} | {ok} | "
+                     f"{r.source} [{r.status}] |")
+    asserted = table[table.gap == ""]
+    lines.append("")
+    lines.append(f"{int(asserted.within.sum())} of {len(asserted)} targets within tolerance; "
+                 f"{int((table.gap != '').sum())} known gaps (reported, not asserted): "
+                 + "; ".join(f"{n}: {g}" for n, g in table.gap[table.gap != ""].items()))
+    return "\n".join(lines)

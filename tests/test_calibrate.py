@@ -1,0 +1,71 @@
+"""Calibration machinery: deterministic residuals, the written file and its provenance, and the overlay of
+fitted values on the parameter file. (No fitted values ship yet: see docs/model.md, calibration.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simulator
+from simulator import calibrate, cli, data
+
+STARTS = np.array([f.start for f in calibrate.FREE])
+
+
+@pytest.fixture
+def fresh_parameters():
+    """Clear the cached parameter file before and after a test that lays a calibration over it."""
+    data.parameter_file.cache_clear()
+    yield
+    data.parameter_file.cache_clear()
+
+
+def test_starting_values_are_the_assumed_parameters():
+    """From scratch means from parameters.yaml as written: the start scalars give back its values."""
+    raw = data.parameter_file(calibrated=False)
+    for path, value in calibrate.parameter_values({f.key: f.start for f in calibrate.FREE}).items():
+        group, name = path.split(".")
+        assert raw[group][name]["value"] == value, path
+
+
+def test_residuals_are_deterministic_for_a_seed():
+    """Common random numbers: the same scalars and seed give the same errors, so the fit is reproducible."""
+    sc = calibrate.base_scenario(scale=1000)
+    a, b = calibrate.residuals(STARTS, sc), calibrate.residuals(STARTS, sc)
+    np.testing.assert_array_equal(a, b)
+    c = calibrate.residuals(STARTS * np.array([1, 1, 1, 1.3, 1, 1]), sc)  # longer packages cost more
+    spend = [f.target for f in calibrate.FREE].index("long_term_support_spend_gbp")
+    assert c[spend] > a[spend]
+
+
+def test_calibrate_writes_values_with_provenance(tmp_path, fresh_parameters, monkeypatch):
+    out = tmp_path / "calibrated.yaml"
+    assert cli.main(["calibrate", "--scale", "2000", "--max-evaluations", "1", "--out", str(out)]) == 0
+    written = data.load_yaml(out.read_text(encoding="utf-8"))
+    assert set(written["parameters"]) == set(calibrate.WRITES)
+    assert {"date", "seed", "scale", "method", "rms_relative_error", "evaluations"} <= set(written["meta"])
+    fitted = {}
+    for path, entry in written["parameters"].items():
+        cal = entry["calibration"]
+        assert set(cal["scalars"]) == set(calibrate.WRITES[path]) and cal["seed"] == 20190401
+        assert all("fit_error" in t for t in cal["targets"].values())
+        fitted.update({k: s["fitted"] for k, s in cal["scalars"].items()})
+    for path, value in calibrate.parameter_values(fitted).items():
+        assert written["parameters"][path]["value"] == value, path
+
+    # laid over the defaults: status C, the fitted value, and where it came from
+    monkeypatch.setattr(data, "CALIBRATED", out)
+    data.parameter_file.cache_clear()
+    leaf = data.parameter_file()["workforce"]["contact_hours_per_worker_per_week"]
+    assert leaf["status"] == "C" and leaf["value"] == written["parameters"][
+        "workforce.contact_hours_per_worker_per_week"]["value"]
+    assert leaf["calibration"]["targets"] == {"home_care_workers": pytest.approx(
+        written["parameters"]["workforce.contact_hours_per_worker_per_week"]["calibration"]["targets"]["home_care_workers"])}
+    assert simulator.default_scenario().workforce.contact_hours_per_worker_per_week == leaf["value"]
+    assert data.parameter_file(calibrated=False)["workforce"]["contact_hours_per_worker_per_week"]["status"] == "A"
+
+
+def test_calibrate_refuses_an_unwritable_file(capsys):
+    assert cli.main(["calibrate", "--out", "/proc/calibrated.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "/proc/calibrated.yaml" in err and "Traceback" not in err

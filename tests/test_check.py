@@ -1,0 +1,90 @@
+"""The base-year check (`caresim check`) as a test: every target not marked as a known gap lies within its
+stated tolerance (simulator/data/base_year_targets.yaml; need prevalence within 2 points).
+
+Two replicates at scale 100 (about 443,000 agents each): the sampling error of the counts is well under 1%
+and of the shares under half a point, small against the 5% and 2-point tolerances.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import simulator
+from simulator import check, cli, data
+
+
+@pytest.fixture(scope="module")
+def table():
+    return check.check(simulator.default_scenario(), replicates=2)
+
+
+def test_every_target_is_reported_with_its_source(table):
+    names = [t.name for t in check.targets()]
+    assert list(table.index) == names
+    assert len([n for n in names if n.startswith("need_2plus_share_")]) == 10
+    assert set(data.base_year_targets()) <= set(names)
+    assert table.source.str.len().min() > 10 and table.status.isin(["V", "V2", "D"]).all()
+    text = check.to_markdown(table)
+    for name in names:
+        assert f"| {name} |" in text
+
+
+#: Calibration targets the shipped (uncalibrated) defaults miss, as measured at this commit. Issue 4 is
+#: open: the fit needs two pathway changes first (docs/model.md, calibration). strict: each must fail, so
+#: a target that comes within tolerance is noticed and moved out of this list.
+NOT_YET_CALIBRATED = {
+    "lts_clients_65plus", "lts_clients_18_64", "care_home_residents", "care_home_occupancy",
+    "st_max_completed_episodes", "gross_current_expenditure_long_and_short_term_gbp", "long_term_support_spend_gbp",
+    "home_care_workers", "unpaid_only_share_65plus",
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(t.name, marks=pytest.mark.xfail(strict=True, reason="not yet calibrated (issue 4)"))
+    if t.name in NOT_YET_CALIBRATED else t.name
+    for t in check.targets() if t.gap is None])
+def test_target_within_tolerance(table, name):
+    row = table.loc[name]
+    assert abs(row.error) <= row.tolerance, f"{name}: model {row.model:.4g} vs {row.published:.4g} ({row.error:+.3f})"
+
+
+def test_prevalence_tolerance_is_two_points():
+    prevalence = [t for t in check.targets() if t.name.startswith("need_2plus_share_")]
+    assert all(not t.relative and t.tolerance == 0.02 for t in prevalence)
+
+
+def test_known_gaps_say_why():
+    gaps = [t for t in check.targets() if t.gap]
+    assert gaps and all(len(t.gap) > 40 for t in gaps)
+
+
+def test_life_table_deaths_are_plausible():
+    # England registers roughly 400,000-450,000 deaths a year at ages 65+; the derived target must sit there
+    assert 380_000 < check.life_table_deaths_65plus() < 480_000
+
+
+def test_error_is_relative_or_absolute():
+    rel = check.Target("a", 200.0, "", "", "V", 0.05, True, "", lambda y: 0.0)
+    ab = check.Target("b", 0.5, "", "", "V", 0.02, False, "", lambda y: 0.0)
+    assert rel.error(210.0) == pytest.approx(0.05) and ab.error(0.53) == pytest.approx(0.03)
+
+
+def test_cli_check_writes_csv(tmp_path, capsys):
+    out = tmp_path / "check.csv"
+    assert cli.main(["check", "--replicates", "1", "--scale", "1000", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| care_home_residents |" in printed and "targets within tolerance" in printed
+    csv = pd.read_csv(out, index_col=0)
+    assert "care_home_residents" in csv.index and {"model", "published", "error", "source"} <= set(csv.columns)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--replicates", "0"], "--replicates"),
+    (["--out", "/proc/caresim.csv"], "/proc/caresim.csv"),
+    (["--scale", "-1"], "--scale"),
+])
+def test_cli_check_bad_input(tmp_path, capsys, args, needle):
+    assert cli.main(["check", *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
