@@ -166,7 +166,7 @@ def to_markdown(table: pd.DataFrame) -> str:
     for name, r in table.iterrows():
         rel = r.error_kind == "relative"
         err = f"{r.error:+.1%}" if rel else f"{r.error:+.3f}"
-        tol = f"{r.tolerance:.0%}" if rel else f"{r.tolerance:.2f}"
+        tol = (f"{r.tolerance:.0%}" if r.tolerance >= 0.01 else f"{r.tolerance:.1%}") if rel else f"{r.tolerance:.2f}"
         ok = "yes" if r.within else ("known gap" if r.gap else "NO")
         lines.append(f"| {name} | {_fmt(r.model, rel)} | {_fmt(r.published, rel)} | {err} | {tol} | {ok} | "
                      f"{r.source} [{r.status}] |")
