@@ -1,7 +1,7 @@
 """Fit the model's free parameters to the published 2019/20 base year, and record what was fitted.
 
-Six assumed parameters, each mapped from one scalar, are fitted by SciPy's bounded least squares to six
-base-year targets (the relative errors are the residuals). Every evaluation runs the same seed (common
+Six free scalars, which set nine assumed parameters (``parameter_values``), are fitted by SciPy's bounded
+least squares to six base-year targets (the relative errors are the residuals). Every evaluation runs the same seed (common
 random numbers), so the objective is deterministic and a re-run from the same starting values reproduces
 the fit. The result goes to ``data/calibrated.yaml``, which the parameter file's loader lays over
 ``parameters.yaml`` (status C, with the fit's provenance beside each value).
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,13 +112,17 @@ def with_free(scenario: Scenario, x: np.ndarray) -> Scenario:
     return scenario.with_updates(parameter_values({f.key: float(v) for f, v in zip(FREE, x, strict=True)}))
 
 
-def residuals(x: np.ndarray, scenario: Scenario) -> np.ndarray:
-    """Relative errors of the fitted targets for scalars ``x``."""
-    wanted = {f.target for f in FREE}
-    targets = [t for t in check.targets() if t.name in wanted]
+def fitted_targets() -> list[check.Target]:
+    """The targets the free scalars are fitted to, in the order of ``FREE``."""
+    by_name = {t.name: t for t in check.targets()}
+    return [by_name[f.target] for f in FREE]
+
+
+def residuals(x: np.ndarray, scenario: Scenario, targets: list[check.Target] | None = None) -> np.ndarray:
+    """Relative errors of the fitted targets (``fitted_targets()``) for scalars ``x``."""
+    targets = targets or fitted_targets()
     got = check.measure_all(run(with_free(scenario, x)), targets)
-    by_name = {t.name: t for t in targets}
-    return np.array([by_name[f.target].error(got[f.target]) for f in FREE])
+    return np.array([t.error(got[t.name]) for t in targets])
 
 
 @dataclass(frozen=True)
@@ -137,9 +140,10 @@ def fit(scale: float = 100, seed: int | None = None, max_evaluations: int = 30, 
     """Fit the free parameters from their uncalibrated starting values (deterministic for a seed)."""
     sc = base_scenario(scale, seed)
     starts = np.array([f.start for f in FREE])
+    targets = fitted_targets()
 
     def fun(u):  # u: scalars relative to their starting values, so one step size suits every parameter
-        r = residuals(u * starts, sc)
+        r = residuals(u * starts, sc, targets)
         if progress:
             progress(u * starts, r)
         return r

@@ -51,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--scale", type=float, default=100, help="people per agent in the fitting runs (default 100)")
     cal.add_argument("--seed", type=int, help="seed of the fitting runs (default: run.seed)")
     cal.add_argument("--out", type=Path, help="where to write (default: the package's data/calibrated.yaml)")
-    cal.add_argument("--max-evaluations", type=int, default=30, help="function evaluations allowed, besides the finite differences (default 30)")
+    cal.add_argument("--max-evaluations", type=int, default=30,
+                     help="fitting steps allowed, besides the finite differences (default 30)")
     cal.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
 
@@ -63,8 +64,8 @@ def _load(args) -> "object":
         try:
             scenario = scenario.with_updates(updates)
         except ScenarioError as exc:
-            message = str(exc).replace("<updates>", "command line").replace(f"{args.scenario}: run.", "command line: --")
-            raise ScenarioError(message.replace("command line: run.", "command line: --")) from None
+            _, found, rest = str(exc).partition(": run.")  # "<file or updates>: run.scale: ..." -> "--scale: ..."
+            raise ScenarioError(f"command line: --{rest}" if found else str(exc)) from None
     return scenario
 
 

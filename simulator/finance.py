@@ -3,8 +3,8 @@
 Pure functions over the shipped council table and a scenario's ``finance`` block. The central grant
 is shared between councils by a formula (weights on adults, people aged 65+, adults weighted by
 deprivation, and historic spend); council tax with the social care precept and NHS transfers keep
-each council's historic share; a pooled health-and-care pot is shared by the formula. User charges are collected month by month by
-the council itself. All amounts are GBP a year in base-year prices.
+each council's historic share; a pooled health-and-care pot is shared by the formula. User charges
+are collected month by month by the council itself. All amounts are GBP a year in base-year prices.
 """
 
 from __future__ import annotations

@@ -131,6 +131,7 @@ class Recorder:
         d = self.data
         alive, flags = v["alive"], v["flags"]
         band = age_band(v["age_m"])
+        is_older = band > 0  # aged 65+
         key = (band.astype(np.int64) * 2 + v["sex"]) * 5 + v["need"]
         d["people"][t, c] = np.bincount(key[alive], minlength=60).reshape(6, 2, 5)
 
@@ -150,9 +151,10 @@ class Recorder:
         d["unmet_need"][t, c] = np.bincount(band[gap > 0], minlength=6)
         d["unmet_hours"][t, c] = gap.sum()
         d["informal_hours"][t, c] = np.minimum(informal, needed)[community].sum()
-        older = community & (v["age_m"] >= 65 * 12)
-        d["helped_at_home_65plus"][t, c] = [np.count_nonzero(older & (setting == COMMUNITY) & (informal > 0)),
-                                            np.count_nonzero(older & (setting == HOME_CARE))]
+        older_with_need = community & is_older
+        d["helped_at_home_65plus"][t, c] = [
+            np.count_nonzero(older_with_need & (setting == COMMUNITY) & (informal > 0)),
+            np.count_nonzero(older_with_need & (setting == HOME_CARE))]
         d["beds"][t, c] = market.beds
         d["waiting_for_bed"][t, c] = flows.waiting_for_bed
         d["care_home_margin"][t, c] = market.margin
@@ -184,8 +186,8 @@ class Recorder:
         d["turned_to_council"][t, c] = flows.turned_to_council
         d["council_spend"][t, c] = flows.spend
         lts = (flags & LTS_THIS_YEAR) != 0  # the dead too: SALT counts everyone supported in the year
-        older = np.count_nonzero(lts & (v["age_m"] >= 65 * 12))
-        d["lts_clients_in_year"][t, c] = [np.count_nonzero(lts) - older, older]
+        n_older = np.count_nonzero(lts & is_older)
+        d["lts_clients_in_year"][t, c] = [np.count_nonzero(lts) - n_older, n_older]
         long_term = flows.spend.sum() - flows.spend[SERVICES.index("reablement")]
         d["long_term_spend"][t, c] = [long_term - flows.long_term_spend_65plus, flows.long_term_spend_65plus]
         d["self_funder_spend"][t, c] = flows.self_funder_spend

@@ -483,7 +483,7 @@ class Council(mesa.Agent):
         f.long_term_spend_65plus = float(fee[council][older].sum()) * self.scale
         v["flags"][council] |= LTS_THIS_YEAR
         # day services and supported employment for a share of working-age home care clients
-        young = np.count_nonzero((svc == HOME) & (v["age_m"][council] < 65 * 12))
+        young = np.count_nonzero((svc == HOME) & ~older)
         f.day_service_users = young * p.day_service_share_18_64
         days = f.day_service_users * p.day_service_days_per_week * WEEKS_PER_MONTH
         day_cost = days * p.unit_costs_gbp.day_service_per_day * self.price * self.scale
