@@ -373,7 +373,7 @@ class Scenario(_Strict):
                 groups[name] = base
                 continue
             try:
-                groups[name] = model.model_validate(deep_merge(base.model_dump(), over))
+                groups[name] = model.model_validate(deep_merge(base.model_dump(), over, name))
             except ValidationError as exc:
                 raise ValueError(f"councils.{code}.{name}.{_describe_error(exc.errors(include_url=False)[0])}") from None
         return Local(**groups)
@@ -406,12 +406,21 @@ def _set_path(tree: dict, path: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
-def deep_merge(base: dict, over: dict) -> dict:
-    """``over`` on top of ``base``: mappings merge key by key, anything else replaces."""
+#: Mappings that are one value, replaced whole by a scenario rather than merged key by key: formula
+#: weights (``{deprivation: 1}`` means all on deprivation, not added to the inherited weights), shares that
+#: sum to one, a dated schedule, and the NHS bodies.
+WHOLE_MAPPINGS = frozenset({"finance.grant_formula", "finance.income_shares", "finance.central_grant_schedule",
+                            "geography.nhs_bodies"})
+
+
+def deep_merge(base: dict, over: dict, path: str = "") -> dict:
+    """``over`` on top of ``base``: mappings merge key by key (except ``WHOLE_MAPPINGS``), anything else
+    replaces. ``path`` is where ``base`` sits in a scenario (``"finance"`` for that group)."""
     out = copy.deepcopy(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
+        here = f"{path}.{key}" if path else str(key)
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and here not in WHOLE_MAPPINGS:
+            out[key] = deep_merge(out[key], value, here)
         else:
             out[key] = copy.deepcopy(value)
     return out
