@@ -1,9 +1,10 @@
 """Fit the model's free parameters to the published 2019/20 base year, and record what was fitted.
 
-Six free scalars, which set nine assumed parameters (``parameter_values``), are fitted by SciPy's bounded
-least squares to six base-year targets (the relative errors are the residuals). Every evaluation runs the same seed (common
-random numbers), so the objective is deterministic and a re-run from the same starting values reproduces
-the fit. The result goes to ``data/calibrated.yaml``, which the parameter file's loader lays over
+Eleven free scalars, which set thirteen assumed parameters (``parameter_values``), are fitted by SciPy's
+bounded least squares to eleven base-year targets; the residuals are the errors in units of each target's
+tolerance. Every evaluation runs the same seed (common random numbers), so the objective is deterministic
+and a re-run from the same starting values reproduces the fit. The result goes to ``data/calibrated.yaml``,
+which the parameter file's loader lays over
 ``parameters.yaml`` (status C, with the fit's provenance beside each value).
 """
 
@@ -55,9 +56,13 @@ class Free:
 
 
 FREE = (
-    Free("uptake", "multiplier on the assumed chances that an eligible person is known to the council at the start "
-         "and asks for help each month (council.initial_known_share, presentation_per_month)", 1.0, (0.1, 1.25),
-         "lts_clients_65plus"),
+    Free("uptake", "council.initial_known_share: share of eligible people known to the council at the start",
+         0.8, (0.1, 1.0), "lts_clients_65plus"),
+    Free("presentation", "multiplier on the assumed monthly chances that an eligible person not yet known asks the "
+         "council for help (council.presentation_per_month)", 1.0, (0.05, 3.0), "lts_year_end_share"),
+    Free("self_funding", "multiplier on the assumed chances that an eligible person who could pay arranges care "
+         "privately at the start and each month (council.private_arrangement)", 1.0, (0.1, 1.25),
+         "care_home_self_funder_share"),
     Free("level4_share", "share of need level 2+ at level 4, levels 2 and 3 keeping their 5:3 ratio "
          "(needs.severity_split)", 0.2, (0.05, 0.5), "care_home_residents"),
     Free("working_age_need", "multiplier on the assumed working-age need prevalence (needs.adl_prevalence_18_64)",
@@ -68,12 +73,18 @@ FREE = (
     Free("reablement_slots", "council.reablement_slots_per_100k_adults", 74.0, (30.0, 150.0),
          "st_max_completed_episodes"),
     Free("contact_hours", "workforce.contact_hours_per_worker_per_week", 25.0, (10.0, 40.0), "home_care_workers"),
+    Free("learning_disability", "multiplier on the prevalence of learning disability among people aged 18-64 "
+         "(needs.learning_disability_prevalence_18_64)", 1.0, (0.5, 2.0), "lts_18_64_learning_disability_share"),
+    Free("mental_health", "needs.mental_health_share_18_64", 0.2, (0.05, 0.6), "lts_18_64_mental_health_share"),
+    Free("learning_disability_hours", "council.hours_ratio_by_reason.learning_disability", 2.0, (1.0, 5.0),
+         "long_term_spend_18_64_learning_disability_share"),
 )
 
 #: parameter path -> the free scalars that set it
 WRITES = {
     "council.initial_known_share": ("uptake",),
-    "council.presentation_per_month": ("uptake",),
+    "council.presentation_per_month": ("presentation",),
+    "council.private_arrangement": ("self_funding",),
     "needs.severity_split": ("level4_share",),
     "needs.adl_prevalence_18_64": ("working_age_need",),
     "council.home_care_hours_by_need": ("package_hours",),
@@ -81,6 +92,9 @@ WRITES = {
     "council.max_home_care_hours_18_64": ("package_hours",),
     "council.reablement_slots_per_100k_adults": ("reablement_slots",),
     "workforce.contact_hours_per_worker_per_week": ("contact_hours",),
+    "needs.learning_disability_prevalence_18_64": ("learning_disability",),
+    "needs.mental_health_share_18_64": ("mental_health",),
+    "council.hours_ratio_by_reason": ("learning_disability_hours",),
 }
 
 
@@ -89,8 +103,9 @@ def parameter_values(x: dict[str, float]) -> dict[str, object]:
     the fit changes what a package costs, not who is placed in a care home)."""
     two, three = round((1 - x["level4_share"]) * 0.625, 6), round((1 - x["level4_share"]) * 0.375, 6)
     return {
-        "council.initial_known_share": _times(_raw("council.initial_known_share"), x["uptake"]),
-        "council.presentation_per_month": _times(_raw("council.presentation_per_month"), x["uptake"]),
+        "council.initial_known_share": round(x["uptake"], 6),
+        "council.presentation_per_month": _times(_raw("council.presentation_per_month"), x["presentation"]),
+        "council.private_arrangement": _times(_raw("council.private_arrangement"), x["self_funding"]),
         "needs.severity_split": [two, three, round(1.0 - two - three, 6)],
         "needs.adl_prevalence_18_64": _times(_raw("needs.adl_prevalence_18_64"), x["working_age_need"]),
         "council.home_care_hours_by_need": _times(_raw("council.home_care_hours_by_need"), x["package_hours"]),
@@ -98,6 +113,11 @@ def parameter_values(x: dict[str, float]) -> dict[str, object]:
         "council.max_home_care_hours_18_64": _times(_raw("council.max_home_care_hours_18_64"), x["package_hours"]),
         "council.reablement_slots_per_100k_adults": round(x["reablement_slots"], 6),
         "workforce.contact_hours_per_worker_per_week": round(x["contact_hours"], 6),
+        "needs.learning_disability_prevalence_18_64": _times(_raw("needs.learning_disability_prevalence_18_64"),
+                                                             x["learning_disability"]),
+        "needs.mental_health_share_18_64": round(x["mental_health"], 6),
+        "council.hours_ratio_by_reason": {**_raw("council.hours_ratio_by_reason"),
+                                          "learning_disability": round(x["learning_disability_hours"], 6)},
     }
 
 
@@ -119,10 +139,11 @@ def fitted_targets() -> list[check.Target]:
 
 
 def residuals(x: np.ndarray, scenario: Scenario, targets: list[check.Target] | None = None) -> np.ndarray:
-    """Relative errors of the fitted targets (``fitted_targets()``) for scalars ``x``."""
+    """Errors of the fitted targets (``fitted_targets()``) for scalars ``x``, in units of each target's
+    tolerance (relative or absolute), so that every target weighs alike in the sum of squares."""
     targets = targets or fitted_targets()
     got = check.measure_all(run(with_free(scenario, x)), targets)
-    return np.array([t.error(got[t.name]) for t in targets])
+    return np.array([t.error(got[t.name]) / t.tolerance for t in targets])
 
 
 @dataclass(frozen=True)
@@ -159,7 +180,8 @@ def to_yaml(result: Fit, date: str | None = None) -> str:
     """The calibrated-parameters file: each fitted value with its provenance."""
     date = date or dt.date.today().isoformat()
     fitted = {f.key: float(v) for f, v in zip(FREE, result.x, strict=True)}
-    error = {f.target: round(float(e), 4) for f, e in zip(FREE, result.errors, strict=True)}
+    # the target's own error (relative, or absolute for shares), as `caresim check` shows it
+    error = {t.name: round(float(e) * t.tolerance, 4) for t, e in zip(fitted_targets(), result.errors, strict=True)}
     by_key = {f.key: f for f in FREE}
     params = {}
     for path, value in parameter_values(fitted).items():
@@ -171,10 +193,10 @@ def to_yaml(result: Fit, date: str | None = None) -> str:
             "date": date, "seed": result.seed, "scale": result.scale}}
     meta = {
         "written_by": f"caresim calibrate (caresim {__version__})",
-        "method": "scipy.optimize.least_squares (trf, bounded), relative errors of the targets as residuals, "
+        "method": "scipy.optimize.least_squares (trf, bounded), the targets' errors over their tolerances as residuals, "
                   "one simulated year of England as one council, the same seed every evaluation",
         "date": date, "seed": result.seed, "scale": result.scale, "evaluations": result.evaluations,
-        "rms_relative_error": round(float(np.sqrt(np.mean(result.errors ** 2))), 5),
+        "rms_error_in_tolerances": round(float(np.sqrt(np.mean(result.errors ** 2))), 5),
         "targets": "simulator/data/base_year_targets.yaml (values, units, sources)",
     }
     header = ("# Fitted by `caresim calibrate`; do not edit by hand (re-run it). Laid over parameters.yaml by\n"

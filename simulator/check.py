@@ -53,6 +53,15 @@ def _residents(y: xr.Dataset) -> xr.DataArray:
     return y.clients.sel(service=["residential", "nursing"]).mean("time")
 
 
+LONG_TERM = ["home_care", "residential", "nursing"]  # long-term services (reablement is short-term)
+
+
+def _reason_share(by_group: xr.DataArray, reason: str) -> float:
+    """Share of the working-age total (clients or spend, by age group and reason) with a support reason."""
+    young = by_group.sel(age_group="18-64")
+    return float(young.sel(reason=reason) / young.sum())
+
+
 def _prevalence(band: str, sex: str) -> Measure:
     def measure(y):
         people = y.people.sel(age_band=band, sex=sex).mean("time")
@@ -62,8 +71,15 @@ def _prevalence(band: str, sex: str) -> Measure:
 
 MEASURES: dict[str, Measure] = {
     "adults_mid2019": lambda y: float(y.people.isel(time=0).sum()),
-    "lts_clients_65plus": lambda y: float(y.lts_clients_in_year.isel(time=-1).sel(age_group="65+")),
-    "lts_clients_18_64": lambda y: float(y.lts_clients_in_year.isel(time=-1).sel(age_group="18-64")),
+    "lts_clients_65plus": lambda y: float(y.lts_clients_in_year.isel(time=-1).sel(age_group="65+").sum()),
+    "lts_clients_18_64": lambda y: float(y.lts_clients_in_year.isel(time=-1).sel(age_group="18-64").sum()),
+    "lts_year_end_share": lambda y: float(y.clients.isel(time=-1).sel(funder="council", service=LONG_TERM).sum()
+                                          / y.lts_clients_in_year.isel(time=-1).sum()),
+    "lts_18_64_learning_disability_share": lambda y: _reason_share(y.lts_clients_in_year.isel(time=-1),
+                                                                   "learning_disability"),
+    "lts_18_64_mental_health_share": lambda y: _reason_share(y.lts_clients_in_year.isel(time=-1), "mental_health"),
+    "long_term_spend_18_64_learning_disability_share": lambda y: _reason_share(y.long_term_spend.sum("time"),
+                                                                               "learning_disability"),
     "care_home_residents": lambda y: float(_residents(y).sum()),
     "care_home_beds": lambda y: float(y.beds.sum("care_home").mean()),
     "care_home_occupancy": lambda y: float(y.occupied_beds.sum("care_home").mean() / y.beds.sum("care_home").mean()),

@@ -120,7 +120,7 @@ def cmd_calibrate(args) -> int:
 
     def show(x, r):
         print("caresim: " + ", ".join(f"{f.key}={v:.4g}" for f, v in zip(calibrate.FREE, x, strict=True))
-              + f" -> rms error {float((r ** 2).mean() ** 0.5):.4f}", file=sys.stderr)
+              + f" -> rms error {float((r ** 2).mean() ** 0.5):.4f} tolerances", file=sys.stderr)
 
     result = calibrate.fit(scale=args.scale, seed=args.seed, max_evaluations=args.max_evaluations, progress=show)
     calibrate.write(result, out)

@@ -16,7 +16,7 @@ from .actors.council import OTHER_ITEMS, SERVICES, WEEKS_PER_MONTH
 from .finance import INCOME_SOURCES
 from .processes import households
 from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, LTS_THIS_YEAR,
-                         NHS_FUNDED, NURSING, REABLEMENT, RESIDENTIAL, SELF_FUNDED, TELECARE)
+                         NHS_FUNDED, NURSING, REABLEMENT, REASONS, RESIDENTIAL, SELF_FUNDED, TELECARE)
 
 AGE_BANDS = ("18-64", "65-69", "70-74", "75-79", "80-84", "85+")
 AGE_BAND_EDGES = np.array([65, 70, 75, 80, 85])  # years
@@ -62,7 +62,10 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
                  "stock", False),
     "deaths": (("age_band",), "people/month", "Deaths", "flow", True),
     "entrants": ((), "people/month", "Young people turning 18", "flow", True),
-    "presentations": ((), "people/month", "New requests for support from eligible people", "flow", True),
+    "migrants": ((), "people/month", "Net international migrants arriving (adults)", "flow", True),
+    "presentations": ((), "people/month", "New requests to the council for support from eligible people", "flow", True),
+    "private_arrangements": ((), "people/month", "Eligible self-funders arranging their care without the council",
+                             "flow", True),
     "assessments": ((), "people/month", "Needs assessments completed (at home and in hospital)", "flow", True),
     "awaiting_assessment": ((), "people", "People who have asked for support and wait to be assessed", "stock", True),
     "hospital_admissions": ((), "people/month", "Emergency hospital admissions of people living at home", "flow", True),
@@ -78,10 +81,12 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "reablement_to_long_term": ((), "people/month", "Reablement episodes ending in a request for long-term support",
                                 "flow", True),
     "turned_to_council": ((), "people/month", "Self-funders whose capital ran down to the upper limit", "flow", True),
-    "lts_clients_in_year": (("age_group",), "people",
+    "lts_clients_in_year": (("age_group", "reason"), "people",
                             "People who have had council-funded long-term support so far this financial year, "
-                            "including those who have since died (SALT's count in March)", "stock", True),
-    "long_term_spend": (("age_group",), "GBP/month", "Council spend on long-term care (home care, care homes) by age group",
+                            "including those who have since died (SALT's count in March), by primary support reason",
+                            "stock", True),
+    "long_term_spend": (("age_group", "reason"), "GBP/month",
+                        "Council spend on long-term care (home care, care homes) by age group and primary support reason",
                         "flow", False),
     "council_spend": (("service",), "GBP/month", "Council gross current spend by service (base-year prices)", "flow", False),
     "self_funder_spend": (("service",), "GBP/month", "Self-funders' spend on care by service (base-year prices)", "flow", False),
@@ -103,7 +108,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
 
 DIM_SIZES = {"age_band": len(AGE_BANDS), "sex": 2, "need": 5, "service": len(SERVICES), "funder": len(FUNDERS),
              "care_home": 2, "nhs_item": len(NHS_ITEMS), "income_source": len(INCOME_SOURCES),
-             "other_item": len(OTHER_ITEMS), "age_group": len(AGE_GROUPS), "help": len(HELP)}
+             "other_item": len(OTHER_ITEMS), "age_group": len(AGE_GROUPS), "help": len(HELP),
+             "reason": len(REASONS)}
 
 
 def age_band(age_m: np.ndarray) -> np.ndarray:
@@ -127,7 +133,7 @@ class Recorder:
     def record(self, ctx, council, market, nhs) -> None:
         """Count one council's stocks at the end of the month and store the month's flows (``ctx``: CouncilMonth)."""
         t, c, v, informal, flows = ctx.t, ctx.c, ctx.v, ctx.informal, ctx.flows
-        hours_needed, died = council.hours_needed, ctx.died
+        died = ctx.died
         d = self.data
         alive, flags = v["alive"], v["flags"]
         band = age_band(v["age_m"])
@@ -144,10 +150,10 @@ class Recorder:
         d["waiting"][t, c] = np.count_nonzero(alive & (v["waiting_since"] >= 0) & (setting == COMMUNITY))
 
         in_home = (setting == RESIDENTIAL) | (setting == NURSING)
-        needed = hours_needed[v["need"]]
+        needed = council.hours_needed(v)
         community = alive & ~in_home & (setting != HOSPITAL) & (v["need"] >= 2)
         gap = households.unmet_hours(v["need"], setting, alive, informal, v["package_hours"], council.delivery_ratio,
-                                     hours_needed)
+                                     needed)
         d["unmet_need"][t, c] = np.bincount(band[gap > 0], minlength=6)
         d["unmet_hours"][t, c] = gap.sum()
         d["informal_hours"][t, c] = np.minimum(informal, needed)[community].sum()
@@ -176,7 +182,9 @@ class Recorder:
 
         d["deaths"][t, c] = np.bincount(band[died], minlength=6)
         d["entrants"][t, c] = ctx.n_entrants
+        d["migrants"][t, c] = ctx.n_migrants
         d["presentations"][t, c] = flows.presentations
+        d["private_arrangements"][t, c] = flows.private_arrangements
         d["assessments"][t, c] = flows.assessments
         d["awaiting_assessment"][t, c] = np.count_nonzero(alive & (v["waiting_since"] >= 0) & ((flags & ASSESSED) == 0))
         d["admissions"][t, c] = flows.admissions
@@ -186,10 +194,9 @@ class Recorder:
         d["turned_to_council"][t, c] = flows.turned_to_council
         d["council_spend"][t, c] = flows.spend
         lts = (flags & LTS_THIS_YEAR) != 0  # the dead too: SALT counts everyone supported in the year
-        n_older = np.count_nonzero(lts & is_older)
-        d["lts_clients_in_year"][t, c] = [np.count_nonzero(lts) - n_older, n_older]
-        long_term = flows.spend.sum() - flows.spend[SERVICES.index("reablement")]
-        d["long_term_spend"][t, c] = [long_term - flows.long_term_spend_65plus, flows.long_term_spend_65plus]
+        group = is_older * len(REASONS) + v["reason"]
+        d["lts_clients_in_year"][t, c] = np.bincount(group[lts], minlength=2 * len(REASONS)).reshape(2, -1)
+        d["long_term_spend"][t, c] = flows.long_term_spend
         d["self_funder_spend"][t, c] = flows.self_funder_spend
         d["charges"][t, c] = flows.charges
         d["other_spend"][t, c] = flows.other_spend
@@ -212,6 +219,7 @@ class Recorder:
             "age_band": ("age_band", list(AGE_BANDS), {"units": "years"}),
             "age_group": ("age_group", list(AGE_GROUPS), {"units": "years"}),
             "help": ("help", list(HELP)),
+            "reason": ("reason", list(REASONS), {"long_name": "primary support reason"}),
             "sex": ("sex", list(SEX)),
             "need": ("need", list(NEED_LEVELS), {"long_name": "care need level", "labels": NEED_LABELS}),
             "service": ("service", list(SERVICES)),

@@ -16,10 +16,10 @@ from .actors.council import Council, MonthFlows
 from .actors.nhs import NHSBody
 from .actors.workforce import HomeCareWorkforce
 from .metrics import Recorder
-from .population import (COLUMNS, COMMUNITY, EARLY_INTERVENTION, TELECARE, UNMET, Population, entrant_cohorts,
+from .population import (COLUMNS, COMMUNITY, EARLY_INTERVENTION, LEARNING_DISABILITY, TELECARE, UNMET, Population, entrant_cohorts,
                          link_partners, new_people, synthesise_council)
 from .processes import demography, households, needs
-from .scenario import Scenario, start_year_month
+from .scenario import MIGRATION_BAND_EDGES, Scenario, start_year_month
 
 
 @dataclass
@@ -32,6 +32,7 @@ class CouncilMonth:
     v: dict
     died: np.ndarray = None
     n_entrants: int = 0
+    n_migrants: int = 0
     informal: np.ndarray = None
     hospital_admissions: int = 0
     delayed_days: float = 0.0
@@ -60,8 +61,10 @@ class CareModel(mesa.Model):
         self.t = 0
         self._rng = {(c, p): streams.stream(seed, replicate, code, p)
                      for c, code in enumerate(self.codes)
-                     for p in ("demography", "needs", "council", "entrants", "hospital", "care_market")}
+                     for p in ("demography", "needs", "council", "entrants", "migration", "hospital", "care_market")}
         self.cohorts = [entrant_cohorts(row, scenario.run.years + 1) for row in persons]
+        adults = persons[:, 18:].sum(axis=1)
+        self.migrant_share = adults / float(data.council_table(["ENGLAND"])[data.age_columns()[18:]].to_numpy().sum())
         self.population = self._synthesise(persons)
         self._build_actors(table, persons)
         self.recorder = Recorder(self.n_steps, len(self.codes))
@@ -77,7 +80,9 @@ class CareModel(mesa.Model):
             cols = synthesise_council(rng, sc, self.tables, persons[c], c, self.local[c].prevention.telecare_coverage)
             cols["partner"] = link_partners(rng, sc, cols["age_m"], cols["sex"])
             by_council.append(cols)
-        room = [int(np.ceil(cohort.sum() / sc.run.scale * 1.02)) + 12 * sc.run.years + 16 for cohort in self.cohorts]
+        migrants = sum(sc.demography.net_migration_per_year.values()) * sc.run.years / sc.run.scale
+        room = [int(np.ceil((cohort.sum() / sc.run.scale + migrants * share) * 1.02)) + 24 * sc.run.years + 16
+                for cohort, share in zip(self.cohorts, self.migrant_share)]
         pop = Population.allocate([len(cols["age_m"]) + extra for cols, extra in zip(by_council, room)])
         for c, cols in enumerate(by_council):
             local = cols.pop("partner")
@@ -151,7 +156,7 @@ class CareModel(mesa.Model):
         v, council = self.population.view(c), self.councils[c]
         informal = self._informal(c, v)
         gap = households.unmet_hours(v["need"], v["setting"], v["alive"], informal, v["package_hours"],
-                                     council.delivery_ratio, council.hours_needed)
+                                     council.delivery_ratio, council.hours_needed(v))
         at_risk = v["alive"] & (v["need"] >= 2)  # the people the multiplier applies to
         return float(np.count_nonzero(gap[at_risk] > 0) / max(np.count_nonzero(at_risk), 1))
 
@@ -210,7 +215,7 @@ class CareModel(mesa.Model):
         self.t += 1
 
     def _demography(self, ctx: CouncilMonth) -> None:
-        """Ageing, deaths by age, sex and need, widowhood, and young people turning 18."""
+        """Ageing, deaths by age, sex and need, widowhood, young people turning 18, net migration."""
         sc, v, c = self.scenario, ctx.v, ctx.c
         rng = self._rng[(c, "demography")]
         demography.age_one_month(v["age_m"], v["alive"])
@@ -232,10 +237,27 @@ class CareModel(mesa.Model):
                 ctx.v = self.population.view(c)
                 ctx.died = np.concatenate([ctx.died, np.zeros(n, bool)])
             ctx.n_entrants = n
+        self._migrate(ctx)
+
+    def _migrate(self, ctx: CouncilMonth) -> None:
+        """Net international migrants join the council: adults by age band, sex by the age's female share."""
+        sc, c = self.scenario, ctx.c
+        per_year = np.array(list(sc.demography.net_migration_per_year.values()))
+        if not per_year.any():
+            return
+        rng = self._rng[(c, "migration")]
+        age_m = demography.migrant_ages(per_year, np.array(MIGRATION_BAND_EDGES), self.migrant_share[c], sc.run.scale, rng)
+        if len(age_m):
+            sex = (rng.random(len(age_m)) < data.female_share()[age_m // 12]).astype(np.uint8)
+            coverage = self.local[c].prevention.telecare_coverage
+            self.population.append(c, new_people(rng, sc, self.tables, age_m, sex, c, coverage))
+            ctx.v = self.population.view(c)
+            ctx.died = np.concatenate([ctx.died, np.zeros(len(age_m), bool)])
+        ctx.n_migrants = len(age_m)
 
     def _needs(self, ctx: CouncilMonth) -> None:
         """Need levels move one step up or down by age and sex (fitted to HSE prevalence); faster with unmet
-        need, slower under early intervention."""
+        need, slower under early intervention; a learning disability does not recover."""
         v = ctx.v
         rng = self._rng[(ctx.c, "needs")]
         pv = self.local[ctx.c].prevention
@@ -243,7 +265,8 @@ class CareModel(mesa.Model):
         mult = self._unmet_multiplier(ctx.c, v, self.scenario.needs.unmet_need_decline_rr) \
             * np.where((flags & EARLY_INTERVENTION) != 0, pv.early_intervention_decline_rr, 1.0)
         v["need"][:] = needs.transition(rng.random(len(v["need"])), v["need"], v["sex"], v["age_m"], v["alive"],
-                                        self.tables.up, self.tables.down, mult)
+                                        self.tables.up, self.tables.down, mult,
+                                        lifelong=v["reason"] == LEARNING_DISABILITY)
 
     def _hospital(self, ctx: CouncilMonth) -> None:
         """Emergency admissions from home by age and need (NHS body), more with unmet need, fewer with
@@ -270,7 +293,7 @@ class CareModel(mesa.Model):
         v, council = ctx.v, self.councils[ctx.c]
         ctx.informal = self._informal(ctx.c, v)
         gap = households.unmet_hours(v["need"], v["setting"], v["alive"], ctx.informal, v["package_hours"],
-                                     council.delivery_ratio, council.hours_needed)
+                                     council.delivery_ratio, council.hours_needed(v))
         v["flags"][:] = np.where(gap > 0, v["flags"] | UNMET, v["flags"] & ~UNMET)
 
     def _informal(self, c: int, v: dict) -> np.ndarray:

@@ -20,6 +20,9 @@ SETTINGS = ("community", "home_care", "reablement", "residential", "nursing", "h
 # Funding routes
 NO_FUNDING, COUNCIL_FUNDED, SELF_FUNDED, NHS_FUNDED = range(4)
 FUNDING = ("none", "council", "self", "nhs")
+# Primary support reasons (SALT's categories, grouped): lifelong conditions of working-age adults
+PHYSICAL, LEARNING_DISABILITY, MENTAL_HEALTH = range(3)
+REASONS = ("physical_and_other", "learning_disability", "mental_health")
 # Bit flags
 KNOWN = np.uint8(1)  # known to the council (has asked for support, or was referred from hospital)
 TELECARE = np.uint8(2)
@@ -42,6 +45,7 @@ COLUMNS: dict[str, tuple[np.dtype, str]] = {
     "setting": (np.dtype(np.uint8), "care setting (SETTINGS)"),
     "funding": (np.dtype(np.uint8), "funding route (FUNDING)"),
     "package_hours": (np.dtype(np.uint8), "formal home care hours per week in the care package"),
+    "reason": (np.dtype(np.uint8), "primary support reason (REASONS): learning disability and mental health are lifelong"),
     "savings": (np.dtype(np.float32), "capital other than the home, GBP"),
     "housing": (np.dtype(np.float32), "value of the home if owned, GBP (counted for care homes only)"),
     "other_carer": (np.dtype(np.bool_), "has an unpaid carer outside the household"),
@@ -143,6 +147,20 @@ def draw_need(rng: np.random.Generator, prevalence: np.ndarray, sex: np.ndarray,
     return np.minimum((u > cum).sum(axis=1), 4).astype(np.uint8)
 
 
+def draw_reasons(rng: np.random.Generator, needs, age: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Primary support reasons of working-age people, and their need levels: a learning disability by its
+    prevalence (need raised to a level drawn from its split of levels 2-4); mental health for a share of the
+    rest with need level 2+. Everyone else (and everyone 65+ at the start) is physical and other support."""
+    u = rng.random((2, len(age)))
+    young = age < 65
+    ld = young & (u[0] < needs.learning_disability_prevalence_18_64)
+    split = np.cumsum(needs.learning_disability_need_split)
+    ld_level = 2 + np.minimum(np.searchsorted(split, u[1] * split[-1], side="right"), 2)
+    need = np.where(ld, np.maximum(need, ld_level), need).astype(np.uint8)
+    mh = young & ~ld & (need >= 2) & (u[1] < needs.mental_health_share_18_64)
+    return np.select([ld, mh], [LEARNING_DISABILITY, MENTAL_HEALTH], PHYSICAL).astype(np.uint8), need
+
+
 def draw_wealth(rng: np.random.Generator, scenario: Scenario, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Savings and (owned) housing wealth in GBP, lognormal, by age group."""
     w = scenario.wealth
@@ -156,15 +174,17 @@ def draw_wealth(rng: np.random.Generator, scenario: Scenario, age: np.ndarray) -
 
 def new_people(rng: np.random.Generator, scenario: Scenario, tables: rates.RateTables,
                age_m: np.ndarray, sex: np.ndarray, council: int, telecare_coverage: float) -> dict[str, np.ndarray]:
-    """Columns for people of given ages (months) and sexes: need, wealth, carers and telecare drawn."""
+    """Columns for people of given ages (months) and sexes: need, support reason, wealth, carers and telecare drawn."""
     age = np.minimum(age_m // 12, rates.N_AGES - 1)
     savings, housing = draw_wealth(rng, scenario, age)
+    reason, need = draw_reasons(rng, scenario.needs, age, draw_need(rng, tables.prevalence, sex, age))
     return {
         "alive": np.ones(len(age_m), bool),
         "age_m": age_m.astype(np.uint16),
         "sex": sex.astype(np.uint8),
         "council": np.full(len(age_m), council, np.uint16),
-        "need": draw_need(rng, tables.prevalence, sex, age),
+        "need": need,
+        "reason": reason,
         "savings": savings,
         "housing": housing,
         "other_carer": rng.random(len(age_m)) < scenario.informal_care.other_carer_share,

@@ -110,10 +110,22 @@ class Geography(_Strict):
         return sorted(data.council_codes()) if self.councils == ["ALL"] else list(self.councils)
 
 
+MIGRATION_BANDS = ("18-24", "25-34", "35-44", "45-64", "65+")
+MIGRATION_BAND_EDGES = (18, 25, 35, 45, 65, 91)  # years; the top band's ages run to 90
+
+
 class Demography(_Strict):
     mortality_hazard_ratio_by_need: Annotated[list[Annotated[float, Field(gt=0, le=50)]], Field(min_length=5, max_length=5)]
     mortality_improvement_per_year: Annotated[float, Field(ge=-0.1, le=0.1)]
     entrants: bool
+    net_migration_per_year: dict[str, NonNegative]
+
+    @field_validator("net_migration_per_year")
+    @classmethod
+    def _migration_bands(cls, v: dict) -> dict:
+        if set(v) != set(MIGRATION_BANDS):
+            raise ValueError(f"expected the age bands {', '.join(MIGRATION_BANDS)}")
+        return {band: v[band] for band in MIGRATION_BANDS}
 
 
 class Needs(_Strict):
@@ -123,11 +135,14 @@ class Needs(_Strict):
     severity_split: Annotated[list[Share], Field(min_length=3, max_length=3)]
     monthly_recovery: Annotated[list[Annotated[float, Field(ge=0, le=0.2)]], Field(min_length=4, max_length=4)]
     unmet_need_decline_rr: Annotated[float, Field(ge=0, le=10)]
+    learning_disability_prevalence_18_64: Share
+    learning_disability_need_split: Annotated[list[Share], Field(min_length=3, max_length=3)]
+    mental_health_share_18_64: Share
 
     _old = field_validator("adl_prevalence_65plus")(_banded(OLD_AGE_BANDS))
     _young = field_validator("adl_prevalence_18_64")(_banded(WORKING_AGE_BANDS))
 
-    @field_validator("severity_split")
+    @field_validator("severity_split", "learning_disability_need_split")
     @classmethod
     def _sums_to_one(cls, v: list[float]) -> list[float]:
         if abs(sum(v) - 1.0) > 1e-6:
@@ -175,6 +190,11 @@ class Presentation(_Strict):
     without_informal_care: Probability
 
 
+class PrivateArrangement(_Strict):
+    initial_share: Share
+    per_month: Probability
+
+
 class UnitCosts(_Strict):
     home_care_per_hour: Money
     home_care_in_house_per_hour: Money
@@ -194,8 +214,10 @@ class CouncilPolicy(_Strict):
     care_home_income_contribution_gbp_per_week: Money
     presentation_per_month: Presentation
     initial_known_share: Share
+    private_arrangement: PrivateArrangement
     assessments_per_100k_adults_per_month: NonNegative
     assessment_cost_gbp: Money
+    hours_ratio_by_reason: dict[Literal["learning_disability", "mental_health"], Annotated[float, Field(ge=0, le=10)]]
     home_care_hours_by_need: Annotated[list[Annotated[float, Field(ge=0, le=168)]], Field(min_length=5, max_length=5)]
     max_home_care_hours: Annotated[float, Field(ge=0, le=168)]
     max_home_care_hours_18_64: Annotated[float, Field(ge=0, le=168)]
@@ -203,6 +225,7 @@ class CouncilPolicy(_Strict):
     reablement_first: bool
     hospital_discharge_priority: bool
     reablement_max_need: NeedLevel
+    reablement_from_hospital_min_need: NeedLevel
     reablement_mean_months: Annotated[float, Field(ge=1.0, le=12.0)]
     reablement_success_share: Share
     reablement_long_term_share: Share

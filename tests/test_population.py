@@ -14,7 +14,7 @@ ESSEX, RUTLAND = "E10000012", "E06000017"
 def test_columns_have_compact_dtypes():
     expected = {
         "alive": np.bool_, "age_m": np.uint16, "sex": np.uint8, "council": np.uint16, "partner": np.int32,
-        "need": np.uint8, "setting": np.uint8, "funding": np.uint8, "package_hours": np.uint8,
+        "need": np.uint8, "setting": np.uint8, "funding": np.uint8, "package_hours": np.uint8, "reason": np.uint8,
         "savings": np.float32, "housing": np.float32, "other_carer": np.bool_, "months_in_state": np.uint16,
         "waiting_since": np.int16, "flags": np.uint8,
     }
@@ -160,7 +160,7 @@ def test_view_is_a_view():
 
 def test_model_blocks_have_room_for_the_runs_entrants(rutland_scenario):
     """Over the full default horizon (20 years) the block never fills (append would raise) and every
-    entrant gets a row: rows used = start agents + all entrants."""
+    entrant and migrant gets a row: rows used = start agents + all entrants and migrants."""
     import simulator
 
     model = simulator.CareModel(rutland_scenario.with_updates({"run.years": 20}))
@@ -168,8 +168,9 @@ def test_model_blocks_have_room_for_the_runs_entrants(rutland_scenario):
     model.run()
     block = model.population.blocks[0]
     entrants = int(model.recorder.data["entrants"].sum())
-    assert entrants > 0
-    assert block.used == start_rows + entrants <= block.stop - block.start
+    migrants = int(model.recorder.data["migrants"].sum())
+    assert entrants > 0 and migrants > 0
+    assert block.used == start_rows + entrants + migrants <= block.stop - block.start
 
 
 def test_stochastic_round_expectation():

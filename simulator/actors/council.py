@@ -16,9 +16,8 @@ import mesa
 import numpy as np
 
 from ..population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
-                          LTS_THIS_YEAR,
-                          NHS_FUNDED, NO_FUNDING, NOT_WAITING, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED,
-                          TELECARE)
+                          LEARNING_DISABILITY, LTS_THIS_YEAR, NHS_FUNDED, NO_FUNDING, NOT_WAITING, NURSING, REABLED,
+                          REABLEMENT, REASONS, RESIDENTIAL, SELF_FUNDED, TELECARE)
 from ..finance import INCOME_SOURCES, IncomePlan, monthly
 from ..scenario import Local
 from .care_market import CareHomeMarket
@@ -48,7 +47,8 @@ def rank_within(groups: np.ndarray, n_groups: int) -> np.ndarray:
 class MonthFlows:
     """What one council did in one month (agents for counts, GBP for money)."""
 
-    presentations: int = 0
+    presentations: int = 0  # requests to the council from people with eligible need
+    private_arrangements: int = 0  # eligible self-funders arranging care without the council
     admissions: np.ndarray = None  # by service, council and self-funded together
     reablement_ended: int = 0
     reablement_success: int = 0
@@ -63,7 +63,7 @@ class MonthFlows:
     charges: float = 0.0  # client contributions to council-funded care, GBP
     outturn: float = 0.0  # income less spend, booked to reserves when the year closes (March), GBP
     turned_to_council: int = 0  # self-funders whose capital fell to the upper limit
-    long_term_spend_65plus: float = 0.0  # council spend on long-term care of people aged 65+, GBP
+    long_term_spend: np.ndarray = None  # council spend on long-term care by (18-64, 65+) and support reason, GBP
 
     def __post_init__(self):
         self.income = np.zeros(len(INCOME_SOURCES))  # GBP this month by INCOME_SOURCES
@@ -71,6 +71,7 @@ class MonthFlows:
         self.admissions = np.zeros(4, np.int64)
         self.spend = np.zeros(4)
         self.self_funder_spend = np.zeros(4)
+        self.long_term_spend = np.zeros((2, len(REASONS)))
 
 
 class Council(mesa.Agent):
@@ -105,8 +106,12 @@ class Council(mesa.Agent):
         self.price = 1.0  # real unit-cost index, 1 in the base year
         self.reablement_slots = int(round(self.policy.reablement_slots_per_100k_adults * adults / 1e5 / self.scale))
         self.assessment_slots = int(round(self.policy.assessments_per_100k_adults_per_month * adults / 1e5 / self.scale))
-        hours = np.asarray(self.policy.home_care_hours_by_need, np.float32)
-        self.hours_needed = hours  # by need level
+        ratio = [1.0] + [self.policy.hours_ratio_by_reason[r] for r in REASONS[1:]]
+        self.hours_table = np.outer(ratio, self.policy.home_care_hours_by_need).astype(np.float32)  # [reason, need]
+
+    def hours_needed(self, v: dict, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Care hours a week each person needs, by support reason and need level."""
+        return self.hours_table[v["reason"][rows], v["need"][rows]]
 
     # ------------------------------------------------------------------ unit costs
     def weekly_fee(self, service: np.ndarray, age_m: np.ndarray, hours: np.ndarray) -> np.ndarray:
@@ -261,7 +266,7 @@ class Council(mesa.Agent):
         v["setting"][gone], v["funding"][gone], v["package_hours"][gone] = COMMUNITY, NO_FUNDING, 0
         v["flags"][gone] &= ~KNOWN
         keep = idx[~below]
-        net = np.maximum(self.hours_needed[v["need"][keep]] - informal[keep], 0.0)
+        net = np.maximum(self.hours_needed(v, keep) - informal[keep], 0.0)
         ceiling = self.max_hours(v["age_m"][keep])
         wants_home = (net > ceiling) & (v["waiting_since"][keep] < 0)
         v["waiting_since"][keep[wants_home]] = t
@@ -323,28 +328,51 @@ class Council(mesa.Agent):
         self.spent += float(costs.sum())
 
     def _take_requests(self, v: dict, informal: np.ndarray, t: int, f: MonthFlows, initial: bool) -> None:
-        """People with eligible need who are not yet known ask for help; those no longer eligible leave the queue."""
+        """People with eligible need who are not yet known ask for help, or, if they could pay for their care,
+        arrange it themselves; those no longer eligible leave the queue, except patients waiting in hospital
+        for reablement."""
         p = self.policy
         eligible = v["alive"] & (v["need"] >= self.threshold)
-        left = (v["waiting_since"] >= 0) & ~eligible
+        left = (v["waiting_since"] >= 0) & ~eligible & ~self._reablement_candidate(v)
         v["waiting_since"][left] = NOT_WAITING
         v["flags"][left] &= ~KNOWN
         v["setting"][left & (v["setting"] == HOSPITAL)] = COMMUNITY  # no care needed: home from hospital
         # not yet known, or known and settled on unpaid care that no longer covers the need (a carer died)
-        uncovered = self.hours_needed[v["need"]] > informal
+        uncovered = self.hours_needed(v) > informal
         known = (v["flags"] & KNOWN) != 0
         new = np.flatnonzero(eligible & (v["setting"] == COMMUNITY) & (v["waiting_since"] < 0)
                              & (~known | uncovered))
+        private = self._would_self_fund(v, new, informal)
         if initial:
-            prob = np.full(len(new), p.initial_known_share)
+            prob = np.where(private, p.private_arrangement.initial_share, p.initial_known_share)
         else:
             pres = p.presentation_per_month
             prob = np.where(informal[new] > 0, pres.with_informal_care, pres.without_informal_care)
-        came = new[self.draws.random(len(new)) < prob]
-        v["flags"][came] |= KNOWN
-        v["flags"][came] &= ~ASSESSED
-        v["waiting_since"][came] = t
-        f.presentations = len(came)
+            prob = np.where(private, p.private_arrangement.per_month, prob)
+        # people with a learning disability are known from children's services (Care Act transition assessments)
+        prob = np.where(v["reason"][new] == LEARNING_DISABILITY, 1.0, prob)
+        came = self.draws.random(len(new)) < prob
+        v["flags"][new[came]] |= KNOWN
+        # self-funders arranging their own care need no council assessment; the rest join its queue
+        v["flags"][new[came & ~private]] &= ~ASSESSED
+        v["flags"][new[came & private]] |= ASSESSED
+        v["waiting_since"][new[came]] = t
+        f.presentations = int(np.count_nonzero(came & ~private))
+        f.private_arrangements = int(np.count_nonzero(came & private))
+
+    def _would_self_fund(self, v: dict, rows: np.ndarray, informal: np.ndarray) -> np.ndarray:
+        """Whether each person's capital is above the upper limit for the care they need (the home counts
+        when they live alone and need more than home care can give)."""
+        net = self.hours_needed(v, rows) - informal[rows]
+        care_home = (net > self.max_hours(v["age_m"][rows])) & (v["partner"][rows] < 0)
+        capital = v["savings"][rows] + np.where(care_home, v["housing"][rows], 0.0)
+        return capital > self.policy.upper_capital_limit_gbp
+
+    def _reablement_candidate(self, v: dict) -> np.ndarray:
+        """Patients in hospital below the eligibility threshold who may still be offered reablement on leaving."""
+        p = self.policy
+        return (v["alive"] & (v["setting"] == HOSPITAL) & (v["need"] >= p.reablement_from_hospital_min_need)
+                & p.reablement_first & ((v["flags"] & REABLED) == 0) & (v["reason"] != LEARNING_DISABILITY))
 
     def _assess(self, v: dict, t: int, f: MonthFlows, initial: bool) -> None:
         """Assessments: requests oldest first, up to the month's capacity; patients in hospital are assessed
@@ -366,13 +394,16 @@ class Council(mesa.Agent):
         """Planned service for each queued person, in queue order (-1: unpaid care already meets the need)."""
         p = self.policy
         need = v["need"][idx]
-        net = self.hours_needed[need] - informal[idx]
-        home = net > self.max_hours(v["age_m"][idx])
+        net = self.hours_needed(v, idx) - informal[idx]
+        eligible = need >= self.threshold
+        home = eligible & (net > self.max_hours(v["age_m"][idx]))
         nursing = self.draws.random(len(idx)) < p.nursing_share_of_placements
-        at_home_or_ward = (v["setting"][idx] == COMMUNITY) | (v["setting"][idx] == HOSPITAL)
-        reable = (p.reablement_first and not initial) & ~home & (need <= p.reablement_max_need) \
-            & ((v["flags"][idx] & REABLED) == 0) & at_home_or_ward
-        plan = np.where(net > 0, HOME, -1)
+        ward = v["setting"][idx] == HOSPITAL
+        # reablement: on leaving hospital for anyone queued, from home for those the council would fund
+        offered = ward | ((v["setting"][idx] == COMMUNITY) & ~self._would_self_fund(v, idx, informal))
+        reable = p.reablement_first & ~home & (need <= p.reablement_max_need) \
+            & ((v["flags"][idx] & REABLED) == 0) & offered & (v["reason"][idx] != LEARNING_DISABILITY)
+        plan = np.where((net > 0) & eligible, HOME, -1)  # below the threshold: reablement from hospital only
         # reablement where there is a place (in queue order); the rest get what they would have had
         in_reab = int(np.count_nonzero(v["alive"] & (v["setting"] == REABLEMENT)))
         reable &= np.cumsum(reable) <= max(self.reablement_slots - in_reab, 0)
@@ -403,7 +434,7 @@ class Council(mesa.Agent):
         chc = (plan == NUR) & (v["need"][idx] == 4) & (self.draws.random(len(idx)) < self.chc_share)
         selfpay = (capital > p.upper_capital_limit_gbp) & (plan != REAB) & ~chc  # reablement is free of charge
         outside = selfpay | chc  # paid for by the person or the NHS, not the council's budget
-        net = np.maximum(self.hours_needed[v["need"][idx]] - informal[idx], 0.0)
+        net = np.maximum(self.hours_needed(v, idx) - informal[idx], 0.0)
         hours = np.minimum(net, self.max_hours(v["age_m"][idx])).round()
         hours = np.where(selfpay, hours, np.floor(hours * self.package_factor))
 
@@ -480,7 +511,8 @@ class Council(mesa.Agent):
         svc = service[council]
         f.spend += np.bincount(svc, weights=fee[council], minlength=4) * self.scale
         older = v["age_m"][council] >= 65 * 12
-        f.long_term_spend_65plus = float(fee[council][older].sum()) * self.scale
+        group = older * len(REASONS) + v["reason"][council]
+        f.long_term_spend = np.bincount(group, weights=fee[council], minlength=2 * len(REASONS)).reshape(2, -1) * self.scale
         v["flags"][council] |= LTS_THIS_YEAR
         # day services and supported employment for a share of working-age home care clients
         young = np.count_nonzero((svc == HOME) & ~older)

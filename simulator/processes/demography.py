@@ -1,4 +1,4 @@
-"""Demography: ageing, deaths (life table x need hazard ratio), widowhood and new adults."""
+"""Demography: ageing, deaths (life table x need hazard ratio), widowhood, new adults and net migration."""
 
 from __future__ import annotations
 
@@ -44,3 +44,15 @@ def entrants_this_month(cohort_size: float, scale: float, rng: np.random.Generat
     """Agents turning 18 this month: a twelfth of the year's cohort, stochastically rounded."""
     x = cohort_size / 12.0 / scale
     return int(np.floor(x) + (rng.random() < x - np.floor(x)))
+
+
+def migrant_ages(per_year: np.ndarray, band_edges: np.ndarray, share: float, scale: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Ages (months) of this month's net migrants into a council: ``per_year`` people a year by age band
+    (England, bands ``band_edges[i] <= age < band_edges[i+1]`` years) times the council's ``share``, as agents
+    stochastically rounded, with ages uniform within each band."""
+    x = np.asarray(per_year, float) * share / 12.0 / scale
+    n = (np.floor(x) + (rng.random(len(x)) < x - np.floor(x))).astype(np.int64)
+    lo = np.repeat(np.asarray(band_edges[:-1]) * 12, n)
+    hi = np.repeat(np.asarray(band_edges[1:]) * 12, n)
+    return (lo + np.floor(rng.random(len(lo)) * (hi - lo))).astype(np.uint16)

@@ -25,13 +25,13 @@ def informal_hours(partner: np.ndarray, offset: int, need: np.ndarray, setting: 
 
 
 def unmet_hours(need: np.ndarray, setting: np.ndarray, alive: np.ndarray, informal: np.ndarray,
-                package_hours: np.ndarray, delivery_ratio: float, hours_needed: np.ndarray) -> np.ndarray:
+                package_hours: np.ndarray, delivery_ratio: float, needed: np.ndarray) -> np.ndarray:
     """Care hours a week needed but not given, per person at home with need level 2+ (0 for others).
 
-    Needed hours by level, less unpaid care and the home care hours actually delivered; reablement
-    meets the need while it lasts; people in care homes or hospital have none unmet here.
+    ``needed``: hours a week each person needs (by need level and support reason); less unpaid care and the
+    home care hours actually delivered. Reablement meets the need while it lasts; people in care homes or
+    hospital have none unmet here.
     """
-    needed = hours_needed[need]
     formal = np.where(setting == REABLEMENT, needed, package_hours * delivery_ratio)
     at_home = alive & (setting != RESIDENTIAL) & (setting != NURSING) & (setting != HOSPITAL) & (need >= 2)
     return np.where(at_home, np.maximum(needed - informal - formal, 0.0), 0.0)

@@ -6,9 +6,10 @@ import numpy as np
 
 
 def transition(u: np.ndarray, need: np.ndarray, sex: np.ndarray, age_m: np.ndarray, alive: np.ndarray,
-               up: np.ndarray, down: np.ndarray, up_multiplier: np.ndarray | None = None) -> np.ndarray:
+               up: np.ndarray, down: np.ndarray, up_multiplier: np.ndarray | None = None,
+               lifelong: np.ndarray | None = None) -> np.ndarray:
     """New need levels: up one with P = up[sex, age, need] (times ``up_multiplier``, per person, capped
-    so the two moves stay within one), else down one with P = down[need-1].
+    so the two moves stay within one), else down one with P = down[need-1] (never for ``lifelong`` people).
 
     One uniform ``u`` per person decides both, so the moves are exclusive.
     """
@@ -16,6 +17,8 @@ def transition(u: np.ndarray, need: np.ndarray, sex: np.ndarray, age_m: np.ndarr
     level = need.astype(np.intp)
     p_up = np.where(level < 4, up[sex, age, np.minimum(level, 3)], 0.0)
     p_down = np.where(level > 0, down[np.maximum(level - 1, 0)], 0.0)
+    if lifelong is not None:
+        p_down = np.where(lifelong, 0.0, p_down)
     if up_multiplier is not None:
         p_up = np.minimum(p_up * up_multiplier, 1.0 - p_down)
     step = (u < p_up).astype(np.int8) - ((u >= p_up) & (u < p_up + p_down)).astype(np.int8)

@@ -1,0 +1,110 @@
+"""Care pathways added for the calibrated base year: primary support reasons, private arrangements by
+self-funders, and reablement offered on leaving hospital below the eligibility threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simulator
+from simulator.actors.council import MonthFlows
+from simulator.population import (ASSESSED, COLUMNS, COMMUNITY, HOSPITAL, KNOWN, LEARNING_DISABILITY, MENTAL_HEALTH,
+                                  PHYSICAL, REABLED, REABLEMENT, draw_reasons)
+
+
+@pytest.fixture(scope="module")
+def council(three_councils):
+    """Gateshead's council (threshold 3, no queue of its own used here) at scale 20."""
+    return simulator.CareModel(three_councils.with_updates({"run.years": 1, "run.scale": 20})).councils[2]
+
+
+def people(n: int, **columns) -> dict[str, np.ndarray]:
+    """Columns for ``n`` living adults aged 70, not waiting, with the given values."""
+    v = {name: np.zeros(n, dt) for name, (dt, _) in COLUMNS.items()}
+    v["alive"][:] = True
+    v["age_m"][:] = 70 * 12
+    v["partner"][:] = -1
+    v["waiting_since"][:] = -1
+    for name, value in columns.items():
+        v[name][:] = value
+    return v
+
+
+def test_support_reasons_follow_their_parameters():
+    """200,000 draws: each share within 5 standard errors of its parameter (p < 1e-6 for a false alarm)."""
+    needs = simulator.default_scenario().needs
+    rng = np.random.default_rng(7)
+    n = 200_000
+    age = np.where(np.arange(n) < n // 2, 40, 70)
+    need = rng.integers(0, 5, n).astype(np.uint8)
+    reason, new_need = draw_reasons(rng, needs, age, need)
+    young, old = age < 65, age >= 65
+    ld = reason == LEARNING_DISABILITY
+    p = needs.learning_disability_prevalence_18_64
+    assert abs(ld[young].mean() - p) < 5 * np.sqrt(p * (1 - p) / young.sum())
+    assert not ld[old].any() and not (reason[old] == MENTAL_HEALTH).any()
+    assert (new_need[ld] >= 2).all() and (new_need >= need).all() and (new_need[~ld] == need[~ld]).all()
+    eligible_mh = young & ~ld & (new_need >= 2)
+    share = (reason[eligible_mh] == MENTAL_HEALTH).mean()
+    q = needs.mental_health_share_18_64
+    assert abs(share - q) < 5 * np.sqrt(q * (1 - q) / eligible_mh.sum())
+    assert not (reason[young & (new_need < 2)] == MENTAL_HEALTH).any()
+
+
+def test_hours_needed_by_reason(council):
+    v = people(3, need=3)
+    v["reason"][:] = [PHYSICAL, LEARNING_DISABILITY, MENTAL_HEALTH]
+    h = council.policy.home_care_hours_by_need[3]
+    ratio = council.policy.hours_ratio_by_reason
+    np.testing.assert_allclose(council.hours_needed(v),
+                               [h, h * ratio["learning_disability"], h * ratio["mental_health"]], rtol=1e-6)
+
+
+def test_self_funders_arrange_care_without_the_council(council):
+    """Eligible people at home, half with capital above the upper limit: the payers arrange care at the
+    private-arrangement rate, already assessed and not counted as requests; the rest ask the council at the
+    presentation rate. 20,000 each: within 5 standard errors."""
+    n = 40_000
+    v = people(n, need=4)
+    rich = np.arange(n) < n // 2
+    v["savings"][rich] = 100_000
+    informal = np.zeros(n, np.float32)
+    f = MonthFlows()
+    council._take_requests(v, informal, 5, f, initial=False)
+    came = v["waiting_since"] == 5
+    p = council.policy
+    p_private, p_ask = p.private_arrangement.per_month, p.presentation_per_month.without_informal_care
+    assert f.private_arrangements == np.count_nonzero(came & rich)
+    assert f.presentations == np.count_nonzero(came & ~rich)
+    assert abs(f.private_arrangements / (n / 2) - p_private) < 5 * np.sqrt(p_private * (1 - p_private) / (n / 2))
+    assert abs(f.presentations / (n / 2) - p_ask) < 5 * np.sqrt(p_ask * (1 - p_ask) / (n / 2))
+    assert (v["flags"][came & rich] & ASSESSED).all() and not (v["flags"][came & ~rich] & ASSESSED).any()
+    assert (v["flags"][came] & KNOWN).all()
+
+
+def test_people_with_a_learning_disability_are_known(council):
+    v = people(1000, need=3, reason=LEARNING_DISABILITY)
+    v["age_m"][:] = 30 * 12
+    f = MonthFlows()
+    council._take_requests(v, np.zeros(1000, np.float32), 5, f, initial=False)
+    assert f.presentations == 1000
+
+
+def test_patients_below_the_threshold_are_offered_reablement(council):
+    """Patients at need 1 (below Gateshead's threshold of 3) stay queued for reablement and get a place while
+    places last, then go home; those who have had reablement before, or have a learning disability, go home
+    at once."""
+    v = people(30, need=1, setting=HOSPITAL, waiting_since=5, flags=KNOWN)
+    v["flags"][10:20] |= REABLED
+    v["reason"][20:] = LEARNING_DISABILITY
+    informal = np.zeros(30, np.float32)
+    f = MonthFlows()
+    council._take_requests(v, informal, 5, f, initial=False)
+    assert (v["waiting_since"][:10] == 5).all() and (v["waiting_since"][10:] < 0).all()
+    assert (v["setting"][10:] == COMMUNITY).all()
+    council._assess(v, 5, f, initial=False)
+    council._admit(v, informal, 5, 6, f, initial=False)
+    places = min(council.reablement_slots, 10)  # in queue order while places last; the rest go home
+    assert places > 0 and f.admissions[1] == places
+    assert np.count_nonzero(v["setting"][:10] == REABLEMENT) == places
+    assert (v["setting"][:10] != HOSPITAL).all()
