@@ -390,7 +390,7 @@ class Council(mesa.Agent):
         f.other_spend[OTHER_ITEMS.index("assessment")] += cost
         self.spent += cost
 
-    def _plan(self, v: dict, idx: np.ndarray, informal: np.ndarray, initial: bool) -> np.ndarray:
+    def _plan(self, v: dict, idx: np.ndarray, informal: np.ndarray) -> np.ndarray:
         """Planned service for each queued person, in queue order (-1: unpaid care already meets the need)."""
         p = self.policy
         need = v["need"][idx]
@@ -421,7 +421,7 @@ class Council(mesa.Agent):
         # hospital patients first (discharge), then the oldest request; ties in random order
         order = np.lexsort((self.draws.random(len(idx)), v["waiting_since"][idx], v["setting"][idx] != HOSPITAL))
         idx = idx[order]
-        plan = self._plan(v, idx, informal, initial)
+        plan = self._plan(v, idx, informal)
         settled = plan < 0  # need met by unpaid care: leaves the queue (and hospital), stays known
         v["waiting_since"][idx[settled]] = NOT_WAITING
         v["setting"][idx[settled & (v["setting"][idx] == HOSPITAL)]] = COMMUNITY
