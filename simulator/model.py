@@ -63,8 +63,9 @@ class CareModel(mesa.Model):
                      for c, code in enumerate(self.codes)
                      for p in ("demography", "needs", "council", "entrants", "migration", "hospital", "care_market")}
         self.cohorts = [entrant_cohorts(row, scenario.run.years + 1) for row in persons]
-        adults = persons[:, 18:].sum(axis=1)
-        self.migrant_share = adults / float(data.council_table(["ENGLAND"])[data.age_columns()[18:]].to_numpy().sum())
+        self.adults = persons[:, 18:].sum(axis=1)
+        england_adults = float(data.council_table(["ENGLAND"])[data.age_columns()[18:]].to_numpy().sum())
+        self.migrant_share = self.adults / england_adults  # each council's share of England's migrants
         self.population = self._synthesise(persons)
         self._build_actors(table, persons)
         self.recorder = Recorder(self.n_steps, len(self.codes))
@@ -93,8 +94,7 @@ class CareModel(mesa.Model):
     def _build_actors(self, table: pd.DataFrame, persons: np.ndarray) -> None:
         sc = self.scenario
         england = data.council_table(["ENGLAND"])
-        adults = persons[:, 18:].sum(axis=1)
-        self.adults = adults
+        adults = self.adults
         old = persons[:, 75:].sum(axis=1)
         eng_old = float(england[data.age_columns()[75:]].to_numpy().sum())
         self.markets, self.councils = [], []
@@ -229,15 +229,21 @@ class CareModel(mesa.Model):
             rng_e = self._rng[(c, "entrants")]
             cohort = self.cohorts[c][self.cohort_index(ctx.t)]
             n = demography.entrants_this_month(cohort, sc.run.scale, rng_e)
-            if n:
-                sex = (rng_e.random(n) < data.female_share()[18]).astype(np.uint8)
-                age_m = np.full(n, 18 * 12, np.uint16)
-                coverage = self.local[c].prevention.telecare_coverage
-                self.population.append(c, new_people(rng_e, sc, self.tables, age_m, sex, c, coverage))
-                ctx.v = self.population.view(c)
-                ctx.died = np.concatenate([ctx.died, np.zeros(n, bool)])
+            self._arrive(ctx, np.full(n, 18 * 12, np.uint16), rng_e)
             ctx.n_entrants = n
         self._migrate(ctx)
+
+    def _arrive(self, ctx: CouncilMonth, age_m: np.ndarray, rng: np.random.Generator) -> None:
+        """New adults of the given ages join the council (sex by the age's female share, the rest drawn as at
+        synthesis); the month's views and death mask grow to cover them."""
+        if not len(age_m):
+            return
+        c = ctx.c
+        sex = (rng.random(len(age_m)) < data.female_share()[age_m // 12]).astype(np.uint8)
+        coverage = self.local[c].prevention.telecare_coverage
+        self.population.append(c, new_people(rng, self.scenario, self.tables, age_m, sex, c, coverage))
+        ctx.v = self.population.view(c)
+        ctx.died = np.concatenate([ctx.died, np.zeros(len(age_m), bool)])
 
     def _migrate(self, ctx: CouncilMonth) -> None:
         """Net international migrants join the council: adults by age band, sex by the age's female share."""
@@ -247,12 +253,7 @@ class CareModel(mesa.Model):
             return
         rng = self._rng[(c, "migration")]
         age_m = demography.migrant_ages(per_year, np.array(MIGRATION_BAND_EDGES), self.migrant_share[c], sc.run.scale, rng)
-        if len(age_m):
-            sex = (rng.random(len(age_m)) < data.female_share()[age_m // 12]).astype(np.uint8)
-            coverage = self.local[c].prevention.telecare_coverage
-            self.population.append(c, new_people(rng, sc, self.tables, age_m, sex, c, coverage))
-            ctx.v = self.population.view(c)
-            ctx.died = np.concatenate([ctx.died, np.zeros(len(age_m), bool)])
+        self._arrive(ctx, age_m, rng)
         ctx.n_migrants = len(age_m)
 
     def _needs(self, ctx: CouncilMonth) -> None:

@@ -361,11 +361,15 @@ class Council(mesa.Agent):
         f.private_arrangements = int(np.count_nonzero(came & private))
 
     def _would_self_fund(self, v: dict, rows: np.ndarray, informal: np.ndarray) -> np.ndarray:
-        """Whether each person's capital is above the upper limit for the care they need (the home counts
-        when they live alone and need more than home care can give)."""
-        net = self.hours_needed(v, rows) - informal[rows]
-        care_home = (net > self.max_hours(v["age_m"][rows])) & (v["partner"][rows] < 0)
-        capital = v["savings"][rows] + np.where(care_home, v["housing"][rows], 0.0)
+        """Whether each person would pay for the care they need (a care home when home care cannot give it)."""
+        care_home = self.hours_needed(v, rows) - informal[rows] > self.max_hours(v["age_m"][rows])
+        return self._above_limit(v, rows, care_home)
+
+    def _above_limit(self, v: dict, rows: np.ndarray, care_home: np.ndarray) -> np.ndarray:
+        """The means test: capital above the upper limit. Capital is savings, plus the home for someone
+        without a partner moving into a care home."""
+        alone = v["partner"][rows] < 0
+        capital = v["savings"][rows] + np.where(care_home & alone, v["housing"][rows], 0.0)
         return capital > self.policy.upper_capital_limit_gbp
 
     def _reablement_candidate(self, v: dict) -> np.ndarray:
@@ -428,11 +432,9 @@ class Council(mesa.Agent):
         idx, plan = idx[~settled], plan[~settled]
 
         in_home = (plan == RES) | (plan == NUR)
-        alone = v["partner"][idx] < 0
-        capital = v["savings"][idx] + np.where(in_home & alone, v["housing"][idx], 0.0)
         # NHS continuing healthcare is not means-tested: drawn for everyone placed in nursing care at need 4
         chc = (plan == NUR) & (v["need"][idx] == 4) & (self.draws.random(len(idx)) < self.chc_share)
-        selfpay = (capital > p.upper_capital_limit_gbp) & (plan != REAB) & ~chc  # reablement is free of charge
+        selfpay = self._above_limit(v, idx, in_home) & (plan != REAB) & ~chc  # reablement is free of charge
         outside = selfpay | chc  # paid for by the person or the NHS, not the council's budget
         net = np.maximum(self.hours_needed(v, idx) - informal[idx], 0.0)
         hours = np.minimum(net, self.max_hours(v["age_m"][idx])).round()
