@@ -1,7 +1,7 @@
 """Fit the model's free parameters to the published 2019/20 base year, and record what was fitted.
 
-Eleven free scalars, which set thirteen assumed parameters (``parameter_values``), are fitted by SciPy's
-bounded least squares to eleven base-year targets; the residuals are the errors in units of each target's
+Thirteen free scalars, which set fourteen assumed parameters (``parameter_values``), are fitted by SciPy's
+bounded least squares to thirteen base-year targets; the residuals are the errors in units of each target's
 tolerance. Every evaluation runs the same seed (common random numbers), so the objective is deterministic
 and a re-run from the same starting values reproduces the fit. The result goes to ``data/calibrated.yaml``,
 which the parameter file's loader lays over
@@ -58,8 +58,12 @@ class Free:
 FREE = (
     Free("uptake", "council.initial_known_share: share of eligible people known to the council at the start",
          0.8, (0.1, 1.0), "lts_clients_65plus"),
-    Free("presentation", "multiplier on the assumed monthly chances that an eligible person not yet known asks the "
-         "council for help (council.presentation_per_month)", 1.0, (0.05, 3.0), "lts_year_end_share"),
+    Free("recovery", "multiplier on the assumed monthly chances of need falling one level (needs.monthly_recovery); "
+         "the rises are refitted so prevalence holds, so this sets how fast people move through need",
+         1.0, (0.5, 10.0), "lts_year_end_share"),
+    Free("mortality_gradient", "power applied to the assumed hazard ratios of death by need level "
+         "(demography.mortality_hazard_ratio_by_need), rescaled as ever to the life table",
+         1.0, (0.5, 3.0), "care_home_resident_deaths"),
     Free("self_funding", "multiplier on the assumed chances that an eligible person who could pay arranges care "
          "privately at the start and each month (council.private_arrangement)", 1.0, (0.1, 1.25),
          "care_home_self_funder_share"),
@@ -70,6 +74,9 @@ FREE = (
     Free("package_hours", "multiplier on the assumed home care hours by need and the care home thresholds "
          "(council.home_care_hours_by_need, max_home_care_hours, max_home_care_hours_18_64)", 1.0, (0.5, 2.5),
          "long_term_support_spend_gbp"),
+    Free("care_home_threshold", "multiplier on the home care hours above which a care home is planned instead "
+         "(council.max_home_care_hours, max_home_care_hours_18_64), on top of package_hours", 1.0, (0.5, 3.0),
+         "council_care_home_admissions"),
     Free("reablement_slots", "council.reablement_slots_per_100k_adults", 74.0, (30.0, 150.0),
          "st_max_completed_episodes"),
     Free("contact_hours", "workforce.contact_hours_per_worker_per_week", 25.0, (10.0, 40.0), "home_care_workers"),
@@ -83,13 +90,14 @@ FREE = (
 #: parameter path -> the free scalars that set it
 WRITES = {
     "council.initial_known_share": ("uptake",),
-    "council.presentation_per_month": ("presentation",),
+    "needs.monthly_recovery": ("recovery",),
+    "demography.mortality_hazard_ratio_by_need": ("mortality_gradient",),
     "council.private_arrangement": ("self_funding",),
     "needs.severity_split": ("level4_share",),
     "needs.adl_prevalence_18_64": ("working_age_need",),
     "council.home_care_hours_by_need": ("package_hours",),
-    "council.max_home_care_hours": ("package_hours",),
-    "council.max_home_care_hours_18_64": ("package_hours",),
+    "council.max_home_care_hours": ("package_hours", "care_home_threshold"),
+    "council.max_home_care_hours_18_64": ("package_hours", "care_home_threshold"),
     "council.reablement_slots_per_100k_adults": ("reablement_slots",),
     "workforce.contact_hours_per_worker_per_week": ("contact_hours",),
     "needs.learning_disability_prevalence_18_64": ("learning_disability",),
@@ -99,18 +107,22 @@ WRITES = {
 
 
 def parameter_values(x: dict[str, float]) -> dict[str, object]:
-    """The parameters the free scalars set (package hours and the care home thresholds move together, so
-    the fit changes what a package costs, not who is placed in a care home)."""
+    """The parameters the free scalars set. Package hours move the care home thresholds with them (what a
+    package costs, not who is placed in a care home); the threshold's own scalar moves who is placed."""
+    ceiling = x["care_home_threshold"]
     two, three = round((1 - x["level4_share"]) * 0.625, 6), round((1 - x["level4_share"]) * 0.375, 6)
     return {
         "council.initial_known_share": round(x["uptake"], 6),
-        "council.presentation_per_month": _times(_raw("council.presentation_per_month"), x["presentation"]),
+        "needs.monthly_recovery": _times(_raw("needs.monthly_recovery"), x["recovery"]),
+        "demography.mortality_hazard_ratio_by_need": [round(float(h) ** x["mortality_gradient"], 6)
+                                                      for h in _raw("demography.mortality_hazard_ratio_by_need")],
         "council.private_arrangement": _times(_raw("council.private_arrangement"), x["self_funding"]),
         "needs.severity_split": [two, three, round(1.0 - two - three, 6)],
         "needs.adl_prevalence_18_64": _times(_raw("needs.adl_prevalence_18_64"), x["working_age_need"]),
         "council.home_care_hours_by_need": _times(_raw("council.home_care_hours_by_need"), x["package_hours"]),
-        "council.max_home_care_hours": _times(_raw("council.max_home_care_hours"), x["package_hours"]),
-        "council.max_home_care_hours_18_64": _times(_raw("council.max_home_care_hours_18_64"), x["package_hours"]),
+        "council.max_home_care_hours": _times(_raw("council.max_home_care_hours"), x["package_hours"] * ceiling),
+        "council.max_home_care_hours_18_64": _times(_raw("council.max_home_care_hours_18_64"),
+                                                    x["package_hours"] * ceiling),
         "council.reablement_slots_per_100k_adults": round(x["reablement_slots"], 6),
         "workforce.contact_hours_per_worker_per_week": round(x["contact_hours"], 6),
         "needs.learning_disability_prevalence_18_64": _times(_raw("needs.learning_disability_prevalence_18_64"),
@@ -157,23 +169,63 @@ class Fit:
     seed: int
 
 
-def fit(scale: float = 100, seed: int | None = None, max_evaluations: int = 30, progress=None) -> Fit:
-    """Fit the free parameters from their uncalibrated starting values (deterministic for a seed)."""
+DIFF_STEP = 0.1  # finite-difference step, relative to the scalar's starting value (runs are noisy below this)
+
+
+def _jacobian(fun, u: np.ndarray, f0: np.ndarray, hi: np.ndarray, pool) -> np.ndarray:
+    """Forward differences of ``fun`` at ``u`` (steps of ``DIFF_STEP``, backwards at an upper bound), the
+    perturbed runs spread over ``pool`` (an executor's map, or the built-in map); the order is fixed, so
+    the result does not depend on the number of workers."""
+    steps = np.where(u + DIFF_STEP <= hi, DIFF_STEP, -DIFF_STEP)
+    points = [u + np.eye(len(u))[i] * steps[i] for i in range(len(u))]
+    columns = list(pool(fun, points))
+    return np.column_stack([(f - f0) / h for f, h in zip(columns, steps, strict=True)])
+
+
+def _scaled_residuals(u: np.ndarray, scenario: Scenario, starts: np.ndarray) -> np.ndarray:
+    """Residuals for scalars given relative to their starting values (picklable, for worker processes)."""
+    return residuals(u * starts, scenario)
+
+
+def fit(scale: float = 100, seed: int | None = None, max_evaluations: int = 30, progress=None,
+        workers: int = 1) -> Fit:
+    """Fit the free parameters from their uncalibrated starting values (deterministic for a seed, whatever
+    the number of ``workers`` running the finite differences)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
     sc = base_scenario(scale, seed)
     starts = np.array([f.start for f in FREE])
-    targets = fitted_targets()
+    evaluate = partial(_scaled_residuals, scenario=sc, starts=starts)
+    last: dict[bytes, np.ndarray] = {}
 
     def fun(u):  # u: scalars relative to their starting values, so one step size suits every parameter
-        r = residuals(u * starts, sc, targets)
-        if progress:
-            progress(u * starts, r)
-        return r
+        key = u.tobytes()
+        if key not in last:
+            last.clear()
+            last[key] = evaluate(u)
+            if progress:
+                progress(u * starts, last[key])
+        return last[key]
 
     lo = np.array([f.bounds[0] for f in FREE]) / starts
     hi = np.array([f.bounds[1] for f in FREE]) / starts
-    out = least_squares(fun, np.ones(len(FREE)), bounds=(lo, hi), diff_step=0.1, xtol=1e-6, ftol=1e-6,
-                        max_nfev=max_evaluations)
+    with ProcessPoolExecutor(workers) if workers > 1 else _Serial() as pool:
+        out = least_squares(fun, np.ones(len(FREE)), jac=lambda u: _jacobian(evaluate, u, fun(u), hi, pool.map),
+                            bounds=(lo, hi), xtol=1e-6, ftol=1e-6, max_nfev=max_evaluations)
     return Fit(out.x * starts, out.fun, int(out.nfev), scale, sc.run.seed)
+
+
+class _Serial:
+    """A stand-in for an executor that runs in this process."""
+
+    map = staticmethod(lambda fn, items: map(fn, items))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 def to_yaml(result: Fit, date: str | None = None) -> str:

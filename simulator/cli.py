@@ -3,7 +3,7 @@
     caresim run SCENARIO [--out DIR] [--seed N] [--years N] [--scale K] [--overwrite]
     caresim validate SCENARIO
     caresim check [SCENARIO] [--replicates N] [--scale K] [--seed N] [--out FILE.csv]
-    caresim calibrate [--scale K] [--seed N] [--out FILE.yaml] [--max-evaluations N]
+    caresim calibrate [--scale K] [--seed N] [--out FILE.yaml] [--max-evaluations N] [--workers W]
 """
 
 from __future__ import annotations
@@ -16,6 +16,17 @@ from pathlib import Path
 from . import __version__
 from .report import OutputError, check_writable, check_writable_file, write_csv_atomic, write_results
 from .scenario import ScenarioError, default_scenario, load_scenario
+
+
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return n
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", type=Path, help="where to write (default: the package's data/calibrated.yaml)")
     cal.add_argument("--max-evaluations", type=int, default=30,
                      help="fitting steps allowed, besides the finite differences (default 30)")
+    cal.add_argument("--workers", type=_at_least_one, default=1,
+                     help="processes running the finite-difference runs in parallel (same result for any number)")
     cal.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
 
@@ -122,10 +135,11 @@ def cmd_calibrate(args) -> int:
         print("caresim: " + ", ".join(f"{f.key}={v:.4g}" for f, v in zip(calibrate.FREE, x, strict=True))
               + f" -> rms error {float((r ** 2).mean() ** 0.5):.4f} tolerances", file=sys.stderr)
 
-    result = calibrate.fit(scale=args.scale, seed=args.seed, max_evaluations=args.max_evaluations, progress=show)
+    result = calibrate.fit(scale=args.scale, seed=args.seed, max_evaluations=args.max_evaluations, progress=show,
+                           workers=args.workers)
     calibrate.write(result, out)
     for f, x, err in zip(calibrate.FREE, result.x, result.errors, strict=True):
-        print(f"{f.key:18s} {x:10.4f}  {f.target}: {err:+.2%}")
+        print(f"{f.key:18s} {x:10.4f}  {f.target}: {err:+.2f} tolerances")
     print(f"caresim: wrote {out} after {result.evaluations} runs in {time.perf_counter() - started:.0f} s",
           file=sys.stderr)
     return 0

@@ -61,6 +61,7 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "reserves": ((), "GBP", "Council's social care reserves at the end of the month, after any year-end outturn",
                  "stock", False),
     "deaths": (("age_band",), "people/month", "Deaths", "flow", True),
+    "resident_deaths": ((), "people/month", "Deaths of care home residents", "flow", True),
     "entrants": ((), "people/month", "Young people turning 18", "flow", True),
     "migrants": ((), "people/month", "Net international migrants arriving (adults)", "flow", True),
     "presentations": ((), "people/month", "New requests to the council for support from eligible people", "flow", True),
@@ -75,7 +76,7 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
                   "flow", False),
     "leavers": ((), "people/month", "Home care workers leaving their job", "flow", True),
     "hires": ((), "people/month", "Home care workers hired", "flow", True),
-    "admissions": (("service",), "people/month", "Admissions to each service (all funders)", "flow", True),
+    "admissions": (("service", "funder"), "people/month", "Admissions to each service, by who pays", "flow", True),
     "reablement_ended": ((), "people/month", "Reablement episodes ended", "flow", True),
     "reablement_success": ((), "people/month", "Reablement episodes ending with no ongoing need for support", "flow", True),
     "reablement_to_long_term": ((), "people/month", "Reablement episodes ending in a request for long-term support",
@@ -181,6 +182,7 @@ class Recorder:
         d["reserves"][t, c] = council.reserves
 
         d["deaths"][t, c] = np.bincount(band[died], minlength=6)
+        d["resident_deaths"][t, c] = np.count_nonzero(died & in_home)
         d["entrants"][t, c] = ctx.n_entrants
         d["migrants"][t, c] = ctx.n_migrants
         d["presentations"][t, c] = flows.presentations

@@ -49,7 +49,7 @@ class MonthFlows:
 
     presentations: int = 0  # requests to the council from people with eligible need
     private_arrangements: int = 0  # eligible self-funders arranging care without the council
-    admissions: np.ndarray = None  # by service, council and self-funded together
+    admissions: np.ndarray = None  # by service and funder (council, self, NHS)
     reablement_ended: int = 0
     reablement_success: int = 0
     reablement_to_long_term: int = 0
@@ -68,7 +68,7 @@ class MonthFlows:
     def __post_init__(self):
         self.income = np.zeros(len(INCOME_SOURCES))  # GBP this month by INCOME_SOURCES
         self.other_spend = np.zeros(len(OTHER_ITEMS))  # GBP this month by OTHER_ITEMS
-        self.admissions = np.zeros(4, np.int64)
+        self.admissions = np.zeros((4, 3), np.int64)
         self.spend = np.zeros(4)
         self.self_funder_spend = np.zeros(4)
         self.long_term_spend = np.zeros((2, len(REASONS)))
@@ -231,6 +231,7 @@ class Council(mesa.Agent):
         self._assess(v, t, f, initial)
         self._admit(v, informal, t, month, f, initial)
         self._cut_if_overcommitted(v, month)  # e.g. after discharges funded beyond the year's money
+        self._end_empty_packages(v, informal, t)
         self._pay(v, f)
         return f
 
@@ -304,6 +305,15 @@ class Council(mesa.Agent):
         keep = max(0.0, 1.0 - gap / (weekly * self.weeks_left(month)))
         v["package_hours"][funded] = np.floor(hours * keep).astype(np.uint8)
         self.package_factor *= keep
+
+    def _end_empty_packages(self, v: dict, informal: np.ndarray, t: int) -> None:
+        """Home care packages left with no hours (unpaid care now covers the need, or cuts took them) end;
+        people still short of care go back to the council's queue, already assessed."""
+        rows = np.flatnonzero(v["alive"] & (v["setting"] == HOME_CARE) & (v["package_hours"] == 0))
+        v["setting"][rows], v["funding"][rows], v["months_in_state"][rows] = COMMUNITY, NO_FUNDING, 0
+        short = rows[self.hours_needed(v, rows) > informal[rows]]
+        v["waiting_since"][short] = np.where(v["waiting_since"][short] < 0, t, v["waiting_since"][short])
+        v["flags"][short] |= ASSESSED
 
     def _prevent(self, v: dict, f: MonthFlows) -> None:
         """Prevention: the early-intervention scheme finds people with emerging needs (levels 1-2 at home,
@@ -478,7 +488,8 @@ class Council(mesa.Agent):
         rows = idx[admitted]
         plan_a = plan[admitted]
         v["setting"][rows] = SETTING_OF_SERVICE[plan_a]
-        v["funding"][rows] = np.select([selfpay[admitted], chc[admitted]], [SELF_FUNDED, NHS_FUNDED], COUNCIL_FUNDED)
+        payer = np.select([selfpay[admitted], chc[admitted]], [1, 2], 0)  # FUNDERS order: council, self, NHS
+        v["funding"][rows] = np.array([COUNCIL_FUNDED, SELF_FUNDED, NHS_FUNDED], np.uint8)[payer]
         v["package_hours"][rows] = np.where(plan_a == HOME, hours[admitted], 0).astype(np.uint8)
         v["months_in_state"][rows] = 0
         v["waiting_since"][rows] = NOT_WAITING
@@ -490,7 +501,7 @@ class Council(mesa.Agent):
         v["package_hours"][moving] = 0
         for k, kind_setting in ((0, RES), (1, NUR)):
             self.market.admit(k, int(np.count_nonzero(plan_a == kind_setting)))
-        f.admissions += np.bincount(plan_a, minlength=4)
+        f.admissions += np.bincount(plan_a * 3 + payer, minlength=12).reshape(4, 3)
         reab_paid = np.count_nonzero(plan_a == REAB)
         f.spend[REAB] += reab_paid * p.unit_costs_gbp.reablement_per_episode * self.price * self.scale
 
