@@ -160,15 +160,26 @@ def residuals(x: np.ndarray, scenario: Scenario, targets: list[check.Target] | N
 
 @dataclass(frozen=True)
 class Fit:
-    """A finished fit: the scalars, the relative errors they leave, and how the fit was run."""
+    """A finished fit: the scalars, the errors they leave (in tolerances), how far each scalar could move
+    before the targets notice, and how the fit was run."""
 
     x: np.ndarray
     errors: np.ndarray
     evaluations: int
     scale: float
     seed: int
+    spread: np.ndarray  # per scalar: the change that costs one tolerance (sqrt of diag((J'J)^-1)), its units
+    max_evaluations: int = 30  # the budget it ran with (a re-run with the same budget follows the same path)
 
 
+def spread(jacobian: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Each scalar's stated tolerance from the Jacobian of the residuals (in tolerances, per unit of the
+    scalar relative to its start): the standard error of a least-squares fit whose targets each have an
+    error of one tolerance, so a re-fit that lands within it fits the targets equally well."""
+    return np.sqrt(np.diag(np.linalg.pinv(jacobian.T @ jacobian))) * starts
+
+
+FIT_SCALE = 25  # people per agent in the fitting runs: at 100 the runs' noise stops the trust region early
 DIFF_STEP = 0.1  # finite-difference step, relative to the scalar's starting value (runs are noisy below this)
 
 
@@ -187,7 +198,7 @@ def _scaled_residuals(u: np.ndarray, scenario: Scenario, starts: np.ndarray) -> 
     return residuals(u * starts, scenario)
 
 
-def fit(scale: float = 100, seed: int | None = None, max_evaluations: int = 30, progress=None,
+def fit(scale: float = FIT_SCALE, seed: int | None = None, max_evaluations: int = 30, progress=None,
         workers: int = 1) -> Fit:
     """Fit the free parameters from their uncalibrated starting values (deterministic for a seed, whatever
     the number of ``workers`` running the finite differences)."""
@@ -213,7 +224,7 @@ def fit(scale: float = 100, seed: int | None = None, max_evaluations: int = 30, 
     with ProcessPoolExecutor(workers) if workers > 1 else _Serial() as pool:
         out = least_squares(fun, np.ones(len(FREE)), jac=lambda u: _jacobian(evaluate, u, fun(u), hi, pool.map),
                             bounds=(lo, hi), xtol=1e-6, ftol=1e-6, max_nfev=max_evaluations)
-    return Fit(out.x * starts, out.fun, int(out.nfev), scale, sc.run.seed)
+    return Fit(out.x * starts, out.fun, int(out.nfev), scale, sc.run.seed, spread(out.jac, starts), max_evaluations)
 
 
 class _Serial:
@@ -235,12 +246,13 @@ def to_yaml(result: Fit, date: str | None = None) -> str:
     # the target's own error (relative, or absolute for shares), as `caresim check` shows it
     error = {t.name: round(float(e) * t.tolerance, 4) for t, e in zip(fitted_targets(), result.errors, strict=True)}
     by_key = {f.key: f for f in FREE}
+    tol = {f.key: float(v) for f, v in zip(FREE, result.spread, strict=True)}
     params = {}
     for path, value in parameter_values(fitted).items():
         keys = WRITES[path]
         params[path] = {"value": value, "calibration": {
-            "scalars": {k: {"fitted": round(fitted[k], 6), "meaning": by_key[k].meaning, "start": by_key[k].start,
-                            "bounds": list(by_key[k].bounds)} for k in keys},
+            "scalars": {k: {"fitted": round(fitted[k], 6), "tolerance": round(tol[k], 6), "meaning": by_key[k].meaning,
+                            "start": by_key[k].start, "bounds": list(by_key[k].bounds)} for k in keys},
             "targets": {by_key[k].target: {"fit_error": error[by_key[k].target]} for k in keys},
             "date": date, "seed": result.seed, "scale": result.scale}}
     meta = {
@@ -248,7 +260,10 @@ def to_yaml(result: Fit, date: str | None = None) -> str:
         "method": "scipy.optimize.least_squares (trf, bounded), the targets' errors over their tolerances as residuals, "
                   "one simulated year of England as one council, the same seed every evaluation",
         "date": date, "seed": result.seed, "scale": result.scale, "evaluations": result.evaluations,
+        "max_evaluations": result.max_evaluations,
         "rms_error_in_tolerances": round(float(np.sqrt(np.mean(result.errors ** 2))), 5),
+        "scalar_tolerance": "the change in a scalar that moves the targets by one tolerance in all (the fit's "
+                            "standard error, from the last Jacobian); a re-fit should land within it",
         "targets": "simulator/data/base_year_targets.yaml (values, units, sources)",
     }
     header = ("# Fitted by `caresim calibrate`; do not edit by hand (re-run it). Laid over parameters.yaml by\n"

@@ -85,6 +85,8 @@ MEASURES: dict[str, Measure] = {
     "council_care_home_admissions": lambda y: float(y.admissions.sel(service=["residential", "nursing"],
                                                                      funder="council").sum()),
     "care_home_beds": lambda y: float(y.beds.sum("care_home").mean()),
+    "care_home_beds_change": lambda y: float(y.beds.sum("care_home").isel(time=-1) / y.beds.sum("care_home").isel(time=0)
+                                             - 1.0),
     "care_home_occupancy": lambda y: float(y.occupied_beds.sum("care_home").mean() / y.beds.sum("care_home").mean()),
     "care_home_self_funder_share": lambda y: float(_residents(y).sel(funder="self").sum() / _residents(y).sum()),
     "st_max_completed_episodes": lambda y: float(y.reablement_ended.sum()),

@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     cal = sub.add_parser("calibrate", help="fit the free parameters to the base year and write calibrated.yaml")
-    cal.add_argument("--scale", type=float, default=100, help="people per agent in the fitting runs (default 100)")
+    cal.add_argument("--scale", type=float, default=25, help="people per agent in the fitting runs (default 25, "
+                     "as the shipped fit)")
     cal.add_argument("--seed", type=int, help="seed of the fitting runs (default: run.seed)")
     cal.add_argument("--out", type=Path, help="where to write (default: the package's data/calibrated.yaml)")
     cal.add_argument("--max-evaluations", type=int, default=30,

@@ -155,9 +155,6 @@ def test_money_identity_several_councils_with_growth(defaults):
     assert float(spend(ds).sum()) > 0
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4: since the pathway changes (private arrangements, reablement from "
-                   "hospital, learning disability support) the uncalibrated defaults overspend in years 18-20 "
-                   "(GBP 19.7bn spent in year 20, reserves -2.2bn); not yet diagnosed")
 def test_reserves_never_negative_in_baseline_defaults(defaults, small_ds):
     """The shipped defaults over their full 20-year horizon (England, coarse scale) run no real deficit."""
     assert float(small_ds.reserves.min()) >= 0
