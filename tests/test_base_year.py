@@ -34,10 +34,9 @@ def test_care_home_residents_and_self_funder_share(first_year):
     homes = first_year.clients.sel(service=["residential", "nursing"]).mean("time")
     residents = float(homes.sum())
     share = float(homes.sel(funder="self").sum()) / residents
-    # v1 hand-tuning reached 85% of the residents (the rest is issue 4's calibration): within 20%
+    # a coarse bound at a small scale; tests/test_check.py holds both to their published tolerances
     assert residents == pytest.approx(TARGETS["care_home_residents"], rel=0.20)
-    # the wealth parameters were tuned to this share: within 3 percentage points
-    assert share == pytest.approx(TARGETS["care_home_self_funder_share"], abs=0.03)
+    assert share == pytest.approx(TARGETS["care_home_self_funder_share"], abs=0.08)
 
 
 def test_council_spend_near_published_expenditure(first_year):
