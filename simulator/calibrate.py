@@ -168,15 +168,16 @@ class Fit:
     evaluations: int
     scale: float
     seed: int
-    spread: np.ndarray  # per scalar: the change that costs one tolerance (sqrt of diag((J'J)^-1)), its units
+    spread: np.ndarray  # per scalar: the change, alone, that moves the targets by one tolerance, its units
     max_evaluations: int = 30  # the budget it ran with (a re-run with the same budget follows the same path)
 
 
 def spread(jacobian: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Each scalar's stated tolerance from the Jacobian of the residuals (in tolerances, per unit of the
-    scalar relative to its start): the standard error of a least-squares fit whose targets each have an
-    error of one tolerance, so a re-fit that lands within it fits the targets equally well."""
-    return np.sqrt(np.diag(np.linalg.pinv(jacobian.T @ jacobian))) * starts
+    scalar relative to its start): the change in that scalar alone that moves the targets by one tolerance
+    in all (root sum of squares), so a re-fit that lands within it fits the targets about equally well.
+    (The joint standard error, from (J'J)^-1, is unusable here: the noisy Jacobian is near singular.)"""
+    return starts / np.maximum(np.linalg.norm(jacobian, axis=0), 1e-12)
 
 
 FIT_SCALE = 25  # people per agent in the fitting runs: at 100 the runs' noise stops the trust region early
@@ -203,6 +204,7 @@ def fit(scale: float = FIT_SCALE, seed: int | None = None, max_evaluations: int 
     """Fit the free parameters from their uncalibrated starting values (deterministic for a seed, whatever
     the number of ``workers`` running the finite differences)."""
     from concurrent.futures import ProcessPoolExecutor
+    from contextlib import nullcontext
     from functools import partial
 
     sc = base_scenario(scale, seed)
@@ -221,22 +223,11 @@ def fit(scale: float = FIT_SCALE, seed: int | None = None, max_evaluations: int 
 
     lo = np.array([f.bounds[0] for f in FREE]) / starts
     hi = np.array([f.bounds[1] for f in FREE]) / starts
-    with ProcessPoolExecutor(workers) if workers > 1 else _Serial() as pool:
-        out = least_squares(fun, np.ones(len(FREE)), jac=lambda u: _jacobian(evaluate, u, fun(u), hi, pool.map),
+    with ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        spread_runs = pool.map if pool else map
+        out = least_squares(fun, np.ones(len(FREE)), jac=lambda u: _jacobian(evaluate, u, fun(u), hi, spread_runs),
                             bounds=(lo, hi), xtol=1e-6, ftol=1e-6, max_nfev=max_evaluations)
     return Fit(out.x * starts, out.fun, int(out.nfev), scale, sc.run.seed, spread(out.jac, starts), max_evaluations)
-
-
-class _Serial:
-    """A stand-in for an executor that runs in this process."""
-
-    map = staticmethod(lambda fn, items: map(fn, items))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def to_yaml(result: Fit, date: str | None = None) -> str:
@@ -262,8 +253,8 @@ def to_yaml(result: Fit, date: str | None = None) -> str:
         "date": date, "seed": result.seed, "scale": result.scale, "evaluations": result.evaluations,
         "max_evaluations": result.max_evaluations,
         "rms_error_in_tolerances": round(float(np.sqrt(np.mean(result.errors ** 2))), 5),
-        "scalar_tolerance": "the change in a scalar that moves the targets by one tolerance in all (the fit's "
-                            "standard error, from the last Jacobian); a re-fit should land within it",
+        "scalar_tolerance": "the change in a scalar alone that moves the targets by one tolerance in all (from the "
+                            "last Jacobian); a re-fit should land within it",
         "targets": "simulator/data/base_year_targets.yaml (values, units, sources)",
     }
     header = ("# Fitted by `caresim calibrate`; do not edit by hand (re-run it). Laid over parameters.yaml by\n"

@@ -59,8 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     cal = sub.add_parser("calibrate", help="fit the free parameters to the base year and write calibrated.yaml")
-    cal.add_argument("--scale", type=float, default=25, help="people per agent in the fitting runs (default 25, "
-                     "as the shipped fit)")
+    cal.add_argument("--scale", type=float, help="people per agent in the fitting runs (default 25, as the "
+                     "shipped fit)")
     cal.add_argument("--seed", type=int, help="seed of the fitting runs (default: run.seed)")
     cal.add_argument("--out", type=Path, help="where to write (default: the package's data/calibrated.yaml)")
     cal.add_argument("--max-evaluations", type=int, default=30,
@@ -136,7 +136,7 @@ def cmd_calibrate(args) -> int:
         print("caresim: " + ", ".join(f"{f.key}={v:.4g}" for f, v in zip(calibrate.FREE, x, strict=True))
               + f" -> rms error {float((r ** 2).mean() ** 0.5):.4f} tolerances", file=sys.stderr)
 
-    result = calibrate.fit(scale=args.scale, seed=args.seed, max_evaluations=args.max_evaluations, progress=show,
+    result = calibrate.fit(scale=args.scale or calibrate.FIT_SCALE, seed=args.seed, max_evaluations=args.max_evaluations, progress=show,
                            workers=args.workers)
     calibrate.write(result, out)
     for f, x, err in zip(calibrate.FREE, result.x, result.errors, strict=True):
