@@ -104,6 +104,7 @@ class Council(mesa.Agent):
         self.frozen = False  # no new council-funded care home placements this year
         self.package_factor = 1.0  # council home care packages as a share of assessed hours this year
         self.price = 1.0  # real unit-cost index, 1 in the base year
+        self.overheads = 0.0  # spend outside care packages expected each month, GBP (set each month)
         self.reablement_slots = int(round(self.policy.reablement_slots_per_100k_adults * adults / 1e5 / self.scale))
         self.assessment_slots = int(round(self.policy.assessments_per_100k_adults_per_month * adults / 1e5 / self.scale))
         ratio = [1.0] + [self.policy.hours_ratio_by_reason[r] for r in REASONS[1:]]
@@ -155,8 +156,9 @@ class Council(mesa.Agent):
 
     def headroom(self, v: dict, month: int) -> float:
         """Money still uncommitted this year, GBP: income received and still due, plus drawable reserves,
-        less spend so far and the cost of current packages to the year end."""
-        committed = self.weekly_commitment(v) * self.weeks_left(month)
+        less spend so far, the cost of current packages to the year end and the other months' overheads."""
+        committed = self.weekly_commitment(v) * self.weeks_left(month) \
+            + self.overheads * (self.weeks_left(month) / WEEKS_PER_MONTH - 1.0)
         drawable = max(self.reserves, 0.0) * self.finance.reserve_draw_limit
         still_due = self.budget * (self.weeks_left(month) / WEEKS_PER_MONTH - 1.0) / 12.0
         return self.income_ytd + still_due + drawable - self.spent - committed
@@ -173,11 +175,36 @@ class Council(mesa.Agent):
         return max(self.workforce.capacity_hours - self.commissioned_hours(v), 0.0)
 
     def weekly_commitment(self, v: dict) -> float:
-        """Current weekly gross cost of council-funded home care and care home places, GBP."""
-        funded = v["alive"] & (v["funding"] == COUNCIL_FUNDED)
-        service = self._service_of(v["setting"])
-        fee = self.weekly_fee(service, v["age_m"], v["package_hours"])
-        return float(fee[funded & (service != REAB)].sum()) * self.scale
+        """Current weekly cost to the council of the home care and care home places it funds, net of what
+        the clients pay towards them, and of the day services that go with working-age home care, GBP."""
+        rows = np.flatnonzero(v["alive"] & (v["funding"] == COUNCIL_FUNDED))
+        service = self._service_of(v["setting"][rows])
+        fee = self.weekly_fee(service, v["age_m"][rows], v["package_hours"][rows])
+        net = fee - np.minimum(self.weekly_charge(v, rows, service), fee)
+        p = self.policy
+        young_home = (service == HOME) & (v["age_m"][rows] < 65 * 12)
+        day = np.count_nonzero(young_home) * p.day_service_share_18_64 * p.day_service_days_per_week \
+            * p.unit_costs_gbp.day_service_per_day * self.price  # day services go with working-age home care
+        return (float(net[service != REAB].sum()) + day) * self.scale
+
+    def _expected_overheads(self, v: dict) -> float:
+        """Monthly spend outside care packages at full capacity, GBP: assessments, reablement places turning
+        over, telecare and early intervention. The council keeps it back for the year's remaining months."""
+        p, pv = self.policy, self.prevention
+        telecare = np.count_nonzero(v["alive"] & ((v["flags"] & TELECARE) != 0) & (v["need"] >= 1)
+                                    & (v["setting"] != RESIDENTIAL) & (v["setting"] != NURSING))
+        monthly = (self.assessment_slots * p.assessment_cost_gbp
+                   + self.reablement_slots / p.reablement_mean_months * p.unit_costs_gbp.reablement_per_episode
+                   + (telecare * pv.telecare_cost_per_person_year_gbp
+                      + self.early_places * pv.early_intervention_cost_per_person_year_gbp) / 12.0)
+        return monthly * self.price * self.scale
+
+    def weekly_charge(self, v: dict, rows: np.ndarray, service: np.ndarray) -> np.ndarray:
+        """What council-funded clients ``rows`` pay a week towards ``service``, GBP, before capping at the
+        fee: tariff income on capital between the limits, plus a care home resident's contribution from income."""
+        in_home = (service == RES) | (service == NUR)
+        return self.tariff(v["savings"][rows].astype(float)) \
+            + np.where(in_home, self.policy.care_home_income_contribution_gbp_per_week, 0.0)
 
     @staticmethod
     def _service_of(setting: np.ndarray) -> np.ndarray:
@@ -227,6 +254,7 @@ class Council(mesa.Agent):
             self._review_packages(v, informal, t, month)
         if not initial:
             self._prevent(v, f)
+        self.overheads = self._expected_overheads(v)  # kept back from the year's money for the months to come
         self._take_requests(v, informal, t, f, initial)
         self._assess(v, t, f, initial)
         self._admit(v, informal, t, month, f, initial)
@@ -474,6 +502,7 @@ class Council(mesa.Agent):
 
         # money: council-funded candidates admitted while the year's headroom lasts
         fee = self.weekly_fee(plan, v["age_m"][idx], hours)
+        fee -= np.minimum(self.weekly_charge(v, idx, plan), fee)  # the council's cost, net of the client's charge
         cost = np.where(plan == REAB, p.unit_costs_gbp.reablement_per_episode * self.price,
                         fee * self.weeks_left(month)) * self.scale
         council = fits & ~outside
@@ -534,9 +563,7 @@ class Council(mesa.Agent):
         day_cost = days * p.unit_costs_gbp.day_service_per_day * self.price * self.scale
         f.other_spend[OTHER_ITEMS.index("day_services")] = day_cost
         self.spent += day_cost
-        in_home = (svc == RES) | (svc == NUR)
-        weekly_charge = self.tariff(v["savings"][council].astype(float)) \
-            + np.where(in_home, p.care_home_income_contribution_gbp_per_week, 0.0)
+        weekly_charge = self.weekly_charge(v, council, svc)
         f.charges = float(np.minimum(weekly_charge * WEEKS_PER_MONTH, fee[council]).sum()) * self.scale
         f.income[INCOME_SOURCES.index("charges")] = f.charges
         self.income_ytd += f.charges
