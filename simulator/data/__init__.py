@@ -51,7 +51,8 @@ def parameter_file(calibrated: bool = True) -> dict:
     """The parameters: every leaf ``{value, unit, source, status}``.
 
     With ``calibrated`` (the default), values fitted by ``caresim calibrate`` (``calibrated.yaml``) replace
-    the assumed ones; such a leaf gets status C and a ``calibration`` entry saying what it was fitted to.
+    the assumed ones; such a leaf gets status C and a ``calibration`` entry saying what it was fitted to,
+    and its sensitivity range (if any) is widened to hold the fitted value.
     """
     params = load_yaml((HERE / "parameters.yaml").read_text(encoding="utf-8"))
     if calibrated and CALIBRATED.exists():
@@ -60,6 +61,8 @@ def parameter_file(calibrated: bool = True) -> dict:
             for key in path.split("."):
                 leaf = leaf[key]
             leaf.update(value=entry["value"], status="C", calibration=entry["calibration"])
+            if "range" in leaf and isinstance(leaf["value"], int | float):  # a sensitivity range holds the fit
+                leaf["range"] = [min(leaf["range"][0], leaf["value"]), max(leaf["range"][1], leaf["value"])]
     return params
 
 
