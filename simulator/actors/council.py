@@ -191,13 +191,17 @@ class Council(mesa.Agent):
         """Monthly spend outside care packages at full capacity, GBP: assessments, reablement places turning
         over, telecare and early intervention. The council keeps it back for the year's remaining months."""
         p, pv = self.policy, self.prevention
-        telecare = np.count_nonzero(v["alive"] & ((v["flags"] & TELECARE) != 0) & (v["need"] >= 1)
-                                    & (v["setting"] != RESIDENTIAL) & (v["setting"] != NURSING))
         monthly = (self.assessment_slots * p.assessment_cost_gbp
                    + self.reablement_slots / p.reablement_mean_months * p.unit_costs_gbp.reablement_per_episode
-                   + (telecare * pv.telecare_cost_per_person_year_gbp
+                   + (self._telecare_users(v) * pv.telecare_cost_per_person_year_gbp
                       + self.early_places * pv.early_intervention_cost_per_person_year_gbp) / 12.0)
         return monthly * self.price * self.scale
+
+    @staticmethod
+    def _telecare_users(v: dict) -> int:
+        """People with some need who have telecare and live outside care homes (agents)."""
+        return int(np.count_nonzero(v["alive"] & ((v["flags"] & TELECARE) != 0) & (v["need"] >= 1)
+                                    & (v["setting"] != RESIDENTIAL) & (v["setting"] != NURSING)))
 
     def weekly_charge(self, v: dict, rows: np.ndarray, service: np.ndarray) -> np.ndarray:
         """What council-funded clients ``rows`` pay a week towards ``service``, GBP, before capping at the
@@ -358,9 +362,7 @@ class Council(mesa.Agent):
             found = found[: self.early_places - supported]
             v["flags"][found] |= EARLY_INTERVENTION
             supported += len(found)
-        users = np.count_nonzero(v["alive"] & ((v["flags"] & TELECARE) != 0) & (v["need"] >= 1)
-                                 & (v["setting"] != RESIDENTIAL) & (v["setting"] != NURSING))
-        costs = np.array([users * pv.telecare_cost_per_person_year_gbp,
+        costs = np.array([self._telecare_users(v) * pv.telecare_cost_per_person_year_gbp,
                           supported * pv.early_intervention_cost_per_person_year_gbp]) / 12.0 * self.price * self.scale
         f.other_spend[[OTHER_ITEMS.index("telecare"), OTHER_ITEMS.index("early_intervention")]] = costs
         self.spent += float(costs.sum())
