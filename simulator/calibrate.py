@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -203,10 +206,6 @@ def fit(scale: float = FIT_SCALE, seed: int | None = None, max_evaluations: int 
         workers: int = 1) -> Fit:
     """Fit the free parameters from their uncalibrated starting values (deterministic for a seed, whatever
     the number of ``workers`` running the finite differences)."""
-    from concurrent.futures import ProcessPoolExecutor
-    from contextlib import nullcontext
-    from functools import partial
-
     sc = base_scenario(scale, seed)
     starts = np.array([f.start for f in FREE])
     evaluate = partial(_scaled_residuals, scenario=sc, starts=starts)

@@ -181,19 +181,24 @@ class Council(mesa.Agent):
         service = self._service_of(v["setting"][rows])
         fee = self.weekly_fee(service, v["age_m"][rows], v["package_hours"][rows])
         net = fee - np.minimum(self.weekly_charge(v, rows, service), fee)
-        p = self.policy
-        young_home = (service == HOME) & (v["age_m"][rows] < 65 * 12)
-        day = np.count_nonzero(young_home) * p.day_service_share_18_64 * p.day_service_days_per_week \
-            * p.unit_costs_gbp.day_service_per_day * self.price  # day services go with working-age home care
-        return (float(net[service != REAB].sum()) + day) * self.scale
+        young_home = np.count_nonzero((service == HOME) & (v["age_m"][rows] < 65 * 12))
+        return (float(net[service != REAB].sum()) + self._day_services_per_week(young_home)) * self.scale
 
-    def _expected_overheads(self, v: dict) -> float:
+    def _day_services_per_week(self, young_home_clients: int) -> float:
+        """Weekly cost of the day services that go with ``young_home_clients`` working-age home care
+        clients (agents), GBP per agent."""
+        p = self.policy
+        return young_home_clients * p.day_service_share_18_64 * p.day_service_days_per_week \
+            * p.unit_costs_gbp.day_service_per_day * self.price
+
+    def _expected_overheads(self, telecare_users: int) -> float:
         """Monthly spend outside care packages at full capacity, GBP: assessments, reablement places turning
-        over, telecare and early intervention. The council keeps it back for the year's remaining months."""
+        over, telecare (``telecare_users`` agents) and early intervention. The council keeps it back for the
+        year's remaining months."""
         p, pv = self.policy, self.prevention
         monthly = (self.assessment_slots * p.assessment_cost_gbp
                    + self.reablement_slots / p.reablement_mean_months * p.unit_costs_gbp.reablement_per_episode
-                   + (self._telecare_users(v) * pv.telecare_cost_per_person_year_gbp
+                   + (telecare_users * pv.telecare_cost_per_person_year_gbp
                       + self.early_places * pv.early_intervention_cost_per_person_year_gbp) / 12.0)
         return monthly * self.price * self.scale
 
@@ -256,9 +261,10 @@ class Council(mesa.Agent):
         if not initial:
             self._end_reablement(v, f)
             self._review_packages(v, informal, t, month)
+        telecare = self._telecare_users(v)
         if not initial:
-            self._prevent(v, f)
-        self.overheads = self._expected_overheads(v)  # kept back from the year's money for the months to come
+            self._prevent(v, f, telecare)
+        self.overheads = self._expected_overheads(telecare)  # kept back from the year's money for the months to come
         self._take_requests(v, informal, t, f, initial)
         self._assess(v, t, f, initial)
         self._admit(v, informal, t, month, f, initial)
@@ -347,9 +353,10 @@ class Council(mesa.Agent):
         v["waiting_since"][short] = np.where(v["waiting_since"][short] < 0, t, v["waiting_since"][short])
         v["flags"][short] |= ASSESSED
 
-    def _prevent(self, v: dict, f: MonthFlows) -> None:
+    def _prevent(self, v: dict, f: MonthFlows, telecare_users: int) -> None:
         """Prevention: the early-intervention scheme finds people with emerging needs (levels 1-2 at home,
-        in no service) up to its places and keeps them while their need stays there; telecare is paid for."""
+        in no service) up to its places and keeps them while their need stays there; telecare is paid for
+        (``telecare_users`` agents)."""
         pv = self.prevention
         at_home = v["alive"] & (v["setting"] == COMMUNITY)
         emerging = at_home & (v["need"] >= 1) & (v["need"] <= 2) & (v["need"] < self.threshold)
@@ -362,7 +369,7 @@ class Council(mesa.Agent):
             found = found[: self.early_places - supported]
             v["flags"][found] |= EARLY_INTERVENTION
             supported += len(found)
-        costs = np.array([self._telecare_users(v) * pv.telecare_cost_per_person_year_gbp,
+        costs = np.array([telecare_users * pv.telecare_cost_per_person_year_gbp,
                           supported * pv.early_intervention_cost_per_person_year_gbp]) / 12.0 * self.price * self.scale
         f.other_spend[[OTHER_ITEMS.index("telecare"), OTHER_ITEMS.index("early_intervention")]] = costs
         self.spent += float(costs.sum())
@@ -561,8 +568,7 @@ class Council(mesa.Agent):
         # day services and supported employment for a share of working-age home care clients
         young = np.count_nonzero((svc == HOME) & ~older)
         f.day_service_users = young * p.day_service_share_18_64
-        days = f.day_service_users * p.day_service_days_per_week * WEEKS_PER_MONTH
-        day_cost = days * p.unit_costs_gbp.day_service_per_day * self.price * self.scale
+        day_cost = self._day_services_per_week(young) * WEEKS_PER_MONTH * self.scale
         f.other_spend[OTHER_ITEMS.index("day_services")] = day_cost
         self.spent += day_cost
         weekly_charge = self.weekly_charge(v, council, svc)
