@@ -59,8 +59,8 @@ class Free:
 
 
 FREE = (
-    Free("uptake", "council.initial_known_share: share of eligible people known to the council at the start",
-         0.8, (0.1, 1.0), "lts_clients_65plus"),
+    Free("eligible_share", "share of need level 2+ at levels 3-4, the levels the national eligibility threshold "
+         "admits (needs.severity_split)", 0.5, (0.15, 0.8), "lts_clients_65plus"),
     Free("recovery", "multiplier on the assumed monthly chances of need falling one level (needs.monthly_recovery); "
          "the rises are refitted so prevalence holds, so this sets how fast people move through need",
          1.0, (0.5, 10.0), "lts_year_end_share"),
@@ -70,8 +70,8 @@ FREE = (
     Free("self_funding", "multiplier on the assumed chances that an eligible person who could pay arranges care "
          "privately at the start and each month (council.private_arrangement)", 1.0, (0.1, 1.25),
          "care_home_self_funder_share"),
-    Free("level4_share", "share of need level 2+ at level 4, levels 2 and 3 keeping their 5:3 ratio "
-         "(needs.severity_split)", 0.2, (0.05, 0.5), "care_home_residents"),
+    Free("level4_share", "share of need levels 3-4 at level 4 (needs.severity_split)", 0.4, (0.1, 0.9),
+         "care_home_residents"),
     Free("working_age_need", "multiplier on the assumed working-age need prevalence (needs.adl_prevalence_18_64)",
          1.0, (0.3, 2.0), "lts_clients_18_64"),
     Free("package_hours", "multiplier on the assumed home care hours by need and the care home thresholds "
@@ -92,11 +92,10 @@ FREE = (
 
 #: parameter path -> the free scalars that set it
 WRITES = {
-    "council.initial_known_share": ("uptake",),
     "needs.monthly_recovery": ("recovery",),
     "demography.mortality_hazard_ratio_by_need": ("mortality_gradient",),
     "council.private_arrangement": ("self_funding",),
-    "needs.severity_split": ("level4_share",),
+    "needs.severity_split": ("eligible_share", "level4_share"),
     "needs.adl_prevalence_18_64": ("working_age_need",),
     "council.home_care_hours_by_need": ("package_hours",),
     "council.max_home_care_hours": ("package_hours", "care_home_threshold"),
@@ -113,14 +112,13 @@ def parameter_values(x: dict[str, float]) -> dict[str, object]:
     """The parameters the free scalars set. Package hours move the care home thresholds with them (what a
     package costs, not who is placed in a care home); the threshold's own scalar moves who is placed."""
     ceiling = x["care_home_threshold"]
-    two, three = round((1 - x["level4_share"]) * 0.625, 6), round((1 - x["level4_share"]) * 0.375, 6)
+    eligible, four = x["eligible_share"], x["eligible_share"] * x["level4_share"]
     return {
-        "council.initial_known_share": round(x["uptake"], 6),
         "needs.monthly_recovery": _times(_raw("needs.monthly_recovery"), x["recovery"]),
         "demography.mortality_hazard_ratio_by_need": [round(float(h) ** x["mortality_gradient"], 6)
                                                       for h in _raw("demography.mortality_hazard_ratio_by_need")],
         "council.private_arrangement": _times(_raw("council.private_arrangement"), x["self_funding"]),
-        "needs.severity_split": [two, three, round(1.0 - two - three, 6)],
+        "needs.severity_split": [round(1.0 - eligible, 6), round(eligible - four, 6), round(four, 6)],
         "needs.adl_prevalence_18_64": _times(_raw("needs.adl_prevalence_18_64"), x["working_age_need"]),
         "council.home_care_hours_by_need": _times(_raw("council.home_care_hours_by_need"), x["package_hours"]),
         "council.max_home_care_hours": _times(_raw("council.max_home_care_hours"), x["package_hours"] * ceiling),

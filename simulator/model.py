@@ -12,13 +12,13 @@ import xarray as xr
 
 from . import __version__, data, finance, rates, streams
 from .actors.care_market import CareHomeMarket
-from .actors.council import Council, MonthFlows
+from .actors.council import Council, MonthFlows, StartContact
 from .actors.nhs import NHSBody
 from .actors.workforce import HomeCareWorkforce
 from .metrics import Recorder
 from .population import (COLUMNS, COMMUNITY, EARLY_INTERVENTION, LEARNING_DISABILITY, TELECARE, UNMET, Population, entrant_cohorts,
                          link_partners, new_people, synthesise_council)
-from .processes import demography, households, needs
+from .processes import demography, hospital, households, needs
 from .scenario import MIGRATION_BAND_EDGES, Scenario, start_year_month
 
 
@@ -136,11 +136,12 @@ class CareModel(mesa.Model):
         return shocks
 
     def _initial_placements(self) -> None:
-        """People already in care at the start: the council's queue cleared once against a full year's budget."""
+        """People already in care at the start: those already known (drawn from the base year's flows) form the
+        council's queue, cleared once against a full year's budget."""
         for c, council in enumerate(self.councils):
             v = self.population.view(c)
             informal = self._informal(c, v)
-            council.step_month(v, informal, 0, self.start_month, initial=True)
+            council.step_month(v, informal, 0, self.start_month, start=self._start_contact(c, v))
             council.spent = council.income_ytd = 0.0
             self.markets[c].count_occupied(v["setting"], v["alive"])
             v["waiting_since"][v["waiting_since"] >= 0] = 0
@@ -149,6 +150,22 @@ class CareModel(mesa.Model):
         self.workforces = [council.workforce for council in self.councils]
         self._pending_hours = np.zeros(len(self.councils))
         self._unmet_norm = [self._base_unmet_share(c) for c in range(len(self.councils))]
+
+    def _start_contact(self, c: int, v: dict) -> StartContact:
+        """Each person's monthly chances in the base year (see ``StartContact``): a hospital admission (the NHS
+        body's table); death, or need falling below the council's threshold from one step above it; and the
+        share of rises to the threshold that happen in hospital (admission x rise in a stay over all rises)."""
+        table, tables = self.nhs_of[c].admission_table, self.tables
+        need, sex, age = v["need"], v["sex"], np.minimum(v["age_m"] // 12, rates.N_AGES - 1)
+        admission = hospital.admission_probability(table, v["age_m"], need)
+        death = tables.death_probability(1.0)[sex, age, need]
+        below = self.councils[c].threshold - 1  # the level people become eligible from
+        recovery = np.where(need == below + 1, tables.down[below], 0.0)
+        rises = tables.up_total[sex, age, below]
+        in_stay = hospital.admission_probability(table, v["age_m"], np.full_like(need, below)) \
+            * tables.rise_on_admission[sex, age, below]
+        on_entry = np.clip(np.divide(in_stay, rises, out=np.zeros_like(rises), where=rises > 0), 0.0, 1.0)
+        return StartContact(admission, death + recovery, on_entry)
 
     def _base_unmet_share(self, c: int) -> float:
         """Share of people at home with need level 2+ whose need is unmet at the start: the feedback of

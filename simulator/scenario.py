@@ -191,7 +191,6 @@ class Presentation(_Strict):
 
 
 class PrivateArrangement(_Strict):
-    initial_share: Share
     per_month: Probability
 
 
@@ -213,7 +212,6 @@ class CouncilPolicy(_Strict):
     tariff_income_per_250_gbp: Money
     care_home_income_contribution_gbp_per_week: Money
     presentation_per_month: Presentation
-    initial_known_share: Share
     private_arrangement: PrivateArrangement
     assessments_per_100k_adults_per_month: NonNegative
     assessment_cost_gbp: Money

@@ -43,6 +43,27 @@ def rank_within(groups: np.ndarray, n_groups: int) -> np.ndarray:
     return rank
 
 
+@dataclass(frozen=True)
+class StartContact:
+    """Per-person monthly chances in the base year that set who is already known at the start: reaching the
+    council (asking, or a hospital admission), leaving eligibility (death, or need falling below it), and the
+    share of people who become eligible during a hospital stay (and so are known from the day they are)."""
+
+    contact: np.ndarray
+    leaving: np.ndarray
+    known_on_entry: np.ndarray
+
+
+def known_at_start(contact: np.ndarray, leaving: np.ndarray, known_on_entry: np.ndarray) -> np.ndarray:
+    """Chance that an eligible person is already known (or already buying care) at the start, once the base
+    year's flows have run long enough: those not known on becoming eligible are reached at rate ``contact``
+    before they leave at rate ``leaving``, over an exponential time since, which gives contact / (contact +
+    leaving)."""
+    total = contact + leaving
+    reached = np.divide(contact, total, out=np.zeros_like(total), where=total > 0)  # never reached: not known
+    return 1.0 - (1.0 - known_on_entry) * (1.0 - reached)
+
+
 @dataclass
 class MonthFlows:
     """What one council did in one month (agents for counts, GBP for money)."""
@@ -252,9 +273,13 @@ class Council(mesa.Agent):
         self.income_ytd += float(f.income.sum())
 
     # ------------------------------------------------------------------ the month
-    def step_month(self, v: dict, informal: np.ndarray, t: int, month: int, initial: bool = False) -> MonthFlows:
-        """One month of the council's work on its people ``v`` (column views). Returns the month's flows."""
+    def step_month(self, v: dict, informal: np.ndarray, t: int, month: int,
+                   start: StartContact | None = None) -> MonthFlows:
+        """One month of the council's work on its people ``v`` (column views). Returns the month's flows.
+
+        ``start``: the placements before the first month (who is known is drawn from the flows, not asked)."""
         f = MonthFlows()
+        initial = start is not None
         self.receive_income(f)
         if month == 4 and not initial:  # a new financial year: SALT counts long-term clients afresh
             v["flags"][:] &= ~LTS_THIS_YEAR
@@ -265,7 +290,7 @@ class Council(mesa.Agent):
         if not initial:
             self._prevent(v, f, telecare)
         self.overheads = self._expected_overheads(telecare)  # kept back from the year's money for the months to come
-        self._take_requests(v, informal, t, f, initial)
+        self._take_requests(v, informal, t, f, start)
         self._assess(v, t, f, initial)
         self._admit(v, informal, t, month, f, initial)
         self._cut_if_overcommitted(v, month)  # e.g. after discharges funded beyond the year's money
@@ -374,10 +399,10 @@ class Council(mesa.Agent):
         f.other_spend[[OTHER_ITEMS.index("telecare"), OTHER_ITEMS.index("early_intervention")]] = costs
         self.spent += float(costs.sum())
 
-    def _take_requests(self, v: dict, informal: np.ndarray, t: int, f: MonthFlows, initial: bool) -> None:
+    def _take_requests(self, v: dict, informal: np.ndarray, t: int, f: MonthFlows, start: StartContact | None) -> None:
         """People with eligible need who are not yet known ask for help, or, if they could pay for their care,
         arrange it themselves; those no longer eligible leave the queue, except patients waiting in hospital
-        for reablement."""
+        for reablement. At the start, who is already known follows from the same monthly chances."""
         p = self.policy
         eligible = v["alive"] & (v["need"] >= self.threshold)
         left = (v["waiting_since"] >= 0) & ~eligible & ~self._reablement_candidate(v)
@@ -390,12 +415,11 @@ class Council(mesa.Agent):
         new = np.flatnonzero(eligible & (v["setting"] == COMMUNITY) & (v["waiting_since"] < 0)
                              & (~known | uncovered))
         private = self._would_self_fund(v, new, informal)
-        if initial:
-            prob = np.where(private, p.private_arrangement.initial_share, p.initial_known_share)
-        else:
-            pres = p.presentation_per_month
-            prob = np.where(informal[new] > 0, pres.with_informal_care, pres.without_informal_care)
-            prob = np.where(private, p.private_arrangement.per_month, prob)
+        pres = p.presentation_per_month
+        prob = np.where(informal[new] > 0, pres.with_informal_care, pres.without_informal_care)
+        prob = np.where(private, p.private_arrangement.per_month, prob)
+        if start is not None:  # hospital refers too; a self-funder's stay ends in care (the council arranges it)
+            prob = known_at_start(prob + start.contact[new], start.leaving[new], start.known_on_entry[new])
         # people with a learning disability are known from children's services (Care Act transition assessments)
         prob = np.where(v["reason"][new] == LEARNING_DISABILITY, 1.0, prob)
         came = self.draws.random(len(new)) < prob

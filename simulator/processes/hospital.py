@@ -15,12 +15,16 @@ def monthly_admission_table(per_year_need0: np.ndarray, risk_by_need: np.ndarray
     return -np.expm1(-annual / 12.0)
 
 
+def admission_probability(table: np.ndarray, age_m: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Each person's monthly admission probability if living at home, from the (age band, need) table."""
+    return table[np.searchsorted(AGE_EDGES_MONTHS, age_m, side="right"), need]
+
+
 def draw_admissions(u: np.ndarray, table: np.ndarray, age_m: np.ndarray, need: np.ndarray,
                     setting: np.ndarray, alive: np.ndarray) -> np.ndarray:
     """Mask of people admitted this month: living at home (with or without home care) and u < P."""
     at_home = alive & ((setting == COMMUNITY) | (setting == HOME_CARE))
-    band = np.searchsorted(AGE_EDGES_MONTHS, age_m, side="right")
-    return at_home & (u < table[band, need])
+    return at_home & (u < admission_probability(table, age_m, need))
 
 
 def need_after_stay(u: np.ndarray, need: np.ndarray, p_rise: np.ndarray | float) -> np.ndarray:
