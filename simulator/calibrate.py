@@ -112,13 +112,14 @@ def parameter_values(x: dict[str, float]) -> dict[str, object]:
     """The parameters the free scalars set. Package hours move the care home thresholds with them (what a
     package costs, not who is placed in a care home); the threshold's own scalar moves who is placed."""
     ceiling = x["care_home_threshold"]
-    eligible, four = x["eligible_share"], x["eligible_share"] * x["level4_share"]
+    two = round(1.0 - x["eligible_share"], 6)
+    three = round(x["eligible_share"] * (1.0 - x["level4_share"]), 6)
     return {
         "needs.monthly_recovery": _times(_raw("needs.monthly_recovery"), x["recovery"]),
         "demography.mortality_hazard_ratio_by_need": [round(float(h) ** x["mortality_gradient"], 6)
                                                       for h in _raw("demography.mortality_hazard_ratio_by_need")],
         "council.private_arrangement": _times(_raw("council.private_arrangement"), x["self_funding"]),
-        "needs.severity_split": [round(1.0 - eligible, 6), round(eligible - four, 6), round(four, 6)],
+        "needs.severity_split": [two, three, round(1.0 - two - three, 6)],  # rounded, still summing to 1
         "needs.adl_prevalence_18_64": _times(_raw("needs.adl_prevalence_18_64"), x["working_age_need"]),
         "council.home_care_hours_by_need": _times(_raw("council.home_care_hours_by_need"), x["package_hours"]),
         "council.max_home_care_hours": _times(_raw("council.max_home_care_hours"), x["package_hours"] * ceiling),
