@@ -79,7 +79,7 @@ FREE = (
          "long_term_support_spend_gbp"),
     Free("care_home_threshold", "multiplier on the home care hours above which a care home is planned instead "
          "(council.max_home_care_hours, max_home_care_hours_18_64), on top of package_hours", 1.0, (0.5, 3.0),
-         "council_care_home_admissions"),
+         "care_home_residents_change"),
     Free("reablement_slots", "council.reablement_slots_per_100k_adults", 74.0, (30.0, 150.0),
          "st_max_completed_episodes"),
     Free("contact_hours", "workforce.contact_hours_per_worker_per_week", 25.0, (10.0, 40.0), "home_care_workers"),

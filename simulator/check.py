@@ -87,6 +87,9 @@ MEASURES: dict[str, Measure] = {
     "care_home_beds": lambda y: float(y.beds.sum("care_home").mean()),
     "care_home_beds_change": lambda y: float(y.beds.sum("care_home").isel(time=-1) / y.beds.sum("care_home").isel(time=0)
                                              - 1.0),
+    "care_home_residents_change": lambda y: float(y.clients.sel(service=["residential", "nursing"]).sum(["service", "funder"])
+                                                  .isel(time=-1) / y.clients.sel(service=["residential", "nursing"])
+                                                  .sum(["service", "funder"]).isel(time=0) - 1.0),
     "care_home_occupancy": lambda y: float(y.occupied_beds.sum("care_home").mean() / y.beds.sum("care_home").mean()),
     "care_home_self_funder_share": lambda y: float(_residents(y).sel(funder="self").sum() / _residents(y).sum()),
     "st_max_completed_episodes": lambda y: float(y.reablement_ended.sum()),

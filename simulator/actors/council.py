@@ -503,8 +503,10 @@ class Council(mesa.Agent):
         idx, plan = idx[~settled], plan[~settled]
 
         in_home = (plan == RES) | (plan == NUR)
-        # NHS continuing healthcare is not means-tested: drawn for everyone placed in nursing care at need 4
-        chc = (plan == NUR) & (v["need"][idx] == 4) & (self.draws.random(len(idx)) < self.chc_share)
+        # NHS continuing healthcare is not means-tested: drawn for nursing placements at need 4 of patients
+        # leaving hospital, where it is assessed (and for everyone at the start), not again each month of a wait
+        assessed_for_chc = (v["setting"][idx] == HOSPITAL) | initial
+        chc = (plan == NUR) & (v["need"][idx] == 4) & assessed_for_chc & (self.draws.random(len(idx)) < self.chc_share)
         selfpay = self._above_limit(v, idx, in_home) & (plan != REAB) & ~chc  # reablement is free of charge
         outside = selfpay | chc  # paid for by the person or the NHS, not the council's budget
         net = np.maximum(self.hours_needed(v, idx) - informal[idx], 0.0)
