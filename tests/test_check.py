@@ -1,8 +1,10 @@
 """The base-year check (`caresim check`) as a test: every target not marked as a known gap lies within its
 stated tolerance (simulator/data/base_year_targets.yaml; need prevalence within 2 points).
 
-Two replicates at scale 100 (about 443,000 agents each): the sampling error of the counts is well under 1%
-and of the shares under half a point, small against the 5% and 2-point tolerances.
+Two replicates at scale 25, the scale the shipped fit ran at (about 1.8 million agents each, some 20 seconds):
+the sampling error of the counts is well under 1% and of the shares under half a point, small against the 5%
+and 2-point tolerances. (At scale 100 the rounding of places and slots to whole agents moves some counts by a
+few percent, so the check runs where the fit did.)
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from simulator import check, cli, data
 
 @pytest.fixture(scope="module")
 def table():
-    return check.check(simulator.default_scenario(), replicates=2)
+    return check.check(simulator.default_scenario().with_updates({"run.scale": 25}), replicates=2)
 
 
 def test_every_target_is_reported_with_its_source(table):

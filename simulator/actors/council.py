@@ -360,14 +360,18 @@ class Council(mesa.Agent):
         gap = -self.headroom(v, month)
         if gap <= 0:
             return
-        funded = np.flatnonzero(v["alive"] & (v["setting"] == HOME_CARE) & (v["funding"] == COUNCIL_FUNDED))
-        hours = v["package_hours"][funded].astype(float)
-        weekly = hours.sum() * self.hourly_rate() * self.scale
+        funded, weekly = self._home_care_weekly_cost(v)
         if weekly <= 0:
             return
+        hours = v["package_hours"][funded].astype(float)
         keep = max(0.0, 1.0 - gap / (weekly * self.weeks_left(month)))
         v["package_hours"][funded] = np.floor(hours * keep).astype(np.uint8)
         self.package_factor *= keep
+
+    def _home_care_weekly_cost(self, v: dict) -> tuple[np.ndarray, float]:
+        """Council-funded home care clients (rows) and their packages' weekly cost, GBP: what cuts can save."""
+        funded = np.flatnonzero(v["alive"] & (v["setting"] == HOME_CARE) & (v["funding"] == COUNCIL_FUNDED))
+        return funded, float(v["package_hours"][funded].sum(dtype=np.int64)) * self.hourly_rate() * self.scale
 
     def _end_empty_packages(self, v: dict, informal: np.ndarray, t: int) -> None:
         """Home care packages left with no hours (unpaid care now covers the need, or cuts took them) end;
@@ -543,9 +547,12 @@ class Council(mesa.Agent):
         council = fits & ~outside
         admitted = fits & outside
         cand = np.flatnonzero(council)
-        ok = admit_within(cost[cand], self.headroom(v, month))
-        if p.hospital_discharge_priority:  # discharges go ahead; community packages are cut to pay for them
-            ok |= v["setting"][idx[cand]] == HOSPITAL
+        headroom = self.headroom(v, month)
+        ok = admit_within(cost[cand], headroom)
+        if p.hospital_discharge_priority:  # discharges go ahead while cutting community packages can pay for them
+            ward = v["setting"][idx[cand]] == HOSPITAL
+            cuttable = self._home_care_weekly_cost(v)[1] * self.weeks_left(month)
+            ok |= ward & admit_within(np.where(ward, cost[cand], 0.0), headroom + cuttable)
         admitted[cand[ok]] = True
 
         f.waiting_for_bed = int(np.count_nonzero(in_home & ~admitted))
