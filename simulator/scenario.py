@@ -327,8 +327,7 @@ class CareHomes(_Strict):
     beds_england: Beds
     beds: Beds | None
     provider_cost_ratio: Annotated[float, Field(gt=0, le=5)]
-    reference_occupancy: Annotated[float, Field(gt=0, le=1)]
-    reference_self_funder_share: Share
+    required_margin: Annotated[float, Field(ge=-1, le=1)]
     closure_rate_per_year: Annotated[float, Field(ge=0, le=1)]
     margin_sensitivity: Annotated[float, Field(ge=0, le=100)]
     response_lag_months: Annotated[float, Field(ge=1, le=120)]

@@ -76,18 +76,21 @@ def test_fitted_rates_keep_the_cohort_on_target(tables):
     Each year of age the cohort (need mix, renormalised after deaths) must reach the exact-age target
     at a + 1 to 1e-6 in every level, except at the oldest ages, where the target's level-0 share falls to
     0 (level 2+ is clipped at 0.97 and level 1 takes the rest) and the fit's monthly up-rate reaches its
-    bound of 0.5 (with the defaults: 97+ for women, 101+ for men); there we only require 1 percentage point.
+    bound of 0.5 (with the shipped rates: from 96 for women, 100 for men). From the first such age on, the
+    cohort carries the shortfall, so there we require the check's 2 percentage points.
     """
     death = tables.death_probability(1.0)
     for s in range(2):
         exact = exact_age_target(tables.prevalence[s])
         m = tables.prevalence[s, rates.ADULT_AGE].copy()
+        bound = False
         for a in range(rates.ADULT_AGE, rates.N_AGES - 1):
             end = rates._cohort_year(m, death[s, a], tables.up_total[s, a], tables.down)
             assert end.sum() < m.sum()  # people died
             end = end / end.sum()
-            tol = 1e-2 if tables.up_total[s, a].max() >= 0.5 - 1e-12 else 1e-6  # the fit at its bound
-            np.testing.assert_allclose(end, exact[a + 1], atol=tol, err_msg=f"sex {s} age {a}")
+            bound |= bool(tables.up_total[s, a].max() >= 0.5 - 1e-12)  # the fit at its bound, here or younger
+            assert not bound or a >= 95, f"sex {s}: the fit reaches its bound at {a}, not only at the oldest ages"
+            np.testing.assert_allclose(end, exact[a + 1], atol=2e-2 if bound else 1e-6, err_msg=f"sex {s} age {a}")
             m = end
 
 

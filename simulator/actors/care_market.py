@@ -2,8 +2,9 @@
 
 No admission without a free bed. Providers earn council fees for council-funded residents, more
 from self-funders and the NHS rate for continuing healthcare, against a cost per registered bed.
-Beds close at a base rate and open to replace them while the margin (smoothed over a lag) stays at
-its level at the published base-year occupancy and self-funder share; a falling margin closes more and opens fewer, a rising one the reverse.
+Beds close at a base rate and open to replace them while the margin (smoothed over a lag) stays at the
+margin providers require (the base year's); a lower margin closes more and opens fewer, a higher one the
+reverse.
 Closure shocks remove beds at a given month; residents of closed beds wait at home for a new place.
 """
 
@@ -68,10 +69,8 @@ class CareHomeMarket(mesa.Agent):
         return (revenue - cost) / revenue if revenue > 0 else -1.0
 
     def reference_margin(self) -> float:
-        """The margin at the published base-year occupancy and self-funder share, where openings equal closures."""
-        p = self.p
-        fees = p.reference_occupancy * (1.0 + self.premium * p.reference_self_funder_share)
-        return 1.0 - p.provider_cost_ratio / fees
+        """The margin providers require, where openings equal closures (the base year's, a fixed parameter)."""
+        return self.p.required_margin
 
     def month(self, v: dict, council_fee: np.ndarray, shock_beds: np.ndarray, rng: np.random.Generator) -> None:
         """Openings and closures for the month, then any closure shock (residents of closed beds go home)."""
