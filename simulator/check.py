@@ -53,6 +53,10 @@ def _residents(y: xr.Dataset) -> xr.DataArray:
     return y.clients.sel(service=["residential", "nursing"]).mean("time")
 
 
+def _residents_by_month(y: xr.Dataset) -> xr.DataArray:
+    return y.clients.sel(service=["residential", "nursing"]).sum(["service", "funder"])
+
+
 LONG_TERM = ["home_care", "residential", "nursing"]  # long-term services (reablement is short-term)
 
 
@@ -87,9 +91,8 @@ MEASURES: dict[str, Measure] = {
     "care_home_beds": lambda y: float(y.beds.sum("care_home").mean()),
     "care_home_beds_change": lambda y: float(y.beds.sum("care_home").isel(time=-1) / y.beds.sum("care_home").isel(time=0)
                                              - 1.0),
-    "care_home_residents_change": lambda y: float(y.clients.sel(service=["residential", "nursing"]).sum(["service", "funder"])
-                                                  .isel(time=-1) / y.clients.sel(service=["residential", "nursing"])
-                                                  .sum(["service", "funder"]).isel(time=0) - 1.0),
+    "care_home_residents_change": lambda y: float(_residents_by_month(y).isel(time=-1)
+                                                  / _residents_by_month(y).isel(time=0) - 1.0),
     "care_home_occupancy": lambda y: float(y.occupied_beds.sum("care_home").mean() / y.beds.sum("care_home").mean()),
     "care_home_self_funder_share": lambda y: float(_residents(y).sel(funder="self").sum() / _residents(y).sum()),
     "st_max_completed_episodes": lambda y: float(y.reablement_ended.sum()),

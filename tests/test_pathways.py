@@ -8,8 +8,8 @@ import pytest
 
 import simulator
 from simulator.actors.council import MonthFlows, StartContact, known_at_start
-from simulator.population import (ASSESSED, COLUMNS, COMMUNITY, HOSPITAL, KNOWN, LEARNING_DISABILITY, MENTAL_HEALTH,
-                                  PHYSICAL, REABLED, REABLEMENT, draw_reasons)
+from simulator.population import (ASSESSED, COLUMNS, COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, KNOWN,
+                                  LEARNING_DISABILITY, MENTAL_HEALTH, PHYSICAL, REABLED, REABLEMENT, draw_reasons)
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +128,24 @@ def test_patients_below_the_threshold_are_offered_reablement(council):
     assert places > 0 and f.admissions[1].sum() == places
     assert np.count_nonzero(v["setting"][:10] == REABLEMENT) == places
     assert (v["setting"][:10] != HOSPITAL).all()
+
+
+def test_discharge_priority_stops_where_cuts_cannot_pay(three_councils):
+    """With the year's money gone, patients still leave hospital under discharge priority while cutting the
+    council's home care packages could pay for them, and wait in hospital when there are no packages to cut."""
+    council = simulator.CareModel(three_councils.with_updates({"run.years": 1, "run.scale": 20})).councils[2]
+    informal = np.zeros(210, np.float32)
+
+    def discharge(n_packages: int) -> np.ndarray:
+        v = people(210, need=3, flags=KNOWN | ASSESSED)
+        v["setting"][:10], v["waiting_since"][:10] = HOSPITAL, 5
+        v["setting"][10:10 + n_packages], v["funding"][10:10 + n_packages] = HOME_CARE, COUNCIL_FUNDED
+        v["package_hours"][10:10 + n_packages] = 20
+        v["alive"][10 + n_packages:] = False
+        council.spent = 0.0
+        council.spent = council.headroom(v, 6) + 1.0  # one pound overcommitted before anyone is admitted
+        council._admit(v, informal, 5, 6, MonthFlows(), initial=False)
+        return v["setting"][:10]
+
+    assert (discharge(0) == HOSPITAL).all()  # nothing to cut: they wait
+    assert not (discharge(20) == HOSPITAL).any()  # 20 packages of 20 hours pay for 10 discharges
