@@ -549,7 +549,7 @@ class Council(mesa.Agent):
         cand = np.flatnonzero(council)
         headroom = self.headroom(v, month)
         ok = admit_within(cost[cand], headroom)
-        if p.hospital_discharge_priority:  # discharges go ahead while cutting community packages can pay for them
+        if p.hospital_discharge_priority and not ok.all():  # discharges go ahead while cuts to packages can pay
             ward = v["setting"][idx[cand]] == HOSPITAL
             cuttable = self._home_care_weekly_cost(v)[1] * self.weeks_left(month)
             ok |= ward & admit_within(np.where(ward, cost[cand], 0.0), headroom + cuttable)
