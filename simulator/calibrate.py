@@ -225,7 +225,10 @@ def fit(scale: float = FIT_SCALE, seed: int | None = None, max_evaluations: int 
         spread_runs = pool.map if pool else map
         out = least_squares(fun, np.ones(len(FREE)), jac=lambda u: _jacobian(evaluate, u, fun(u), hi, spread_runs),
                             bounds=(lo, hi), xtol=1e-6, ftol=1e-6, max_nfev=max_evaluations)
-    return Fit(out.x * starts, out.fun, int(out.nfev), scale, sc.run.seed, spread(out.jac, starts), max_evaluations)
+    # the file holds the scalars to 6 decimals; its errors are those of the values it holds (one more run: a
+    # change that small can still move the noisy targets by a tenth of a tolerance)
+    x = np.round(out.x * starts, 6)
+    return Fit(x, residuals(x, sc), int(out.nfev), scale, sc.run.seed, spread(out.jac, starts), max_evaluations)
 
 
 def to_yaml(result: Fit, date: str | None = None) -> str:

@@ -103,6 +103,8 @@ MEASURES: dict[str, Measure] = {
     "st_max_spend_gbp": lambda y: float(y.council_spend.sel(service="reablement").sum()),
     "long_term_spend_18_64_share": lambda y: float(y.long_term_spend.sel(age_group="18-64").sum()
                                                    / y.long_term_spend.sum()),
+    "client_contributions_share": lambda y: float(y.income.sel(income_source="charges").sum()
+                                                  / (y.council_spend.sum() + y.other_spend.sum())),
     "home_care_workers": lambda y: float(y.workers.mean()),
     "care_worker_vacancy_rate": lambda y: float(1.0 - y.workers.mean() / y.posts.mean()),
     "care_worker_turnover_rate": lambda y: float(y.leavers.sum() / y.workers.mean()),

@@ -35,10 +35,7 @@ def test_every_target_is_reported_with_its_source(table):
 #: Targets the shipped fit (simulator/data/calibrated.yaml) still misses, as measured at this commit (issue 4
 #: is open; docs/model.md, Section 5.2, says why). strict: each must fail, so a target that comes within
 #: tolerance is noticed and moved out of this list.
-MISSED_BY_THE_FIT = {
-    "lts_clients_18_64", "lts_year_end_share", "lts_18_64_mental_health_share", "council_care_home_admissions",
-    "gross_current_expenditure_long_and_short_term_gbp", "long_term_support_spend_gbp", "unpaid_only_share_65plus",
-}
+MISSED_BY_THE_FIT = {"council_care_home_admissions", "delayed_days_social_care", "unpaid_only_share_65plus"}
 
 
 @pytest.mark.parametrize("name", [
@@ -89,3 +86,16 @@ def test_cli_check_bad_input(tmp_path, capsys, args, needle):
     assert cli.main(["check", *args]) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
+
+
+def test_budget_is_published_gross_spend_less_charges_plus_other_services():
+    """finance.england_budget_gbp is derived from the shipped base year (docs/model.md, Section 3.3.5):
+    published gross current expenditure on long- and short-term support, less what the model's clients pay,
+    plus what councils spend on assessments, telecare and day services. One run at scale 25 measures both
+    amounts to well under 1% (about 1.8 million agents); 1% of the budget (GBP 0.15bn) is 5% of the two
+    amounts together, so a re-fit that moves them further fails here until the budget is re-derived."""
+    sc = simulator.default_scenario().with_updates({"run.scale": 25, "run.years": 1})
+    y = simulator.run(sc).sum("council")
+    gross = data.base_year_targets()["gross_current_expenditure_long_and_short_term_gbp"]["value"]
+    implied = gross - float(y.income.sel(income_source="charges").sum()) + float(y.other_spend.sum())
+    assert sc.finance.england_budget_gbp == pytest.approx(implied, rel=0.01)

@@ -115,7 +115,7 @@ def test_counties_complaint_is_testable(three):
 def squeezed(three):
     """A budget below demand with a year's budget in reserves: Norfolk overspends (draws reserves) in the
     first year without being overcommitted, so the responses, not the pro-rata cut, drive year two."""
-    return three.with_updates({"run.years": 2, "finance.england_budget_gbp": 13e9,
+    return three.with_updates({"run.years": 2, "finance.england_budget_gbp": 14.5e9,
                                "finance.opening_reserves_share": 1.0})
 
 

@@ -35,7 +35,7 @@ def test_defaults_validate_and_match_parameter_file():
     assert sc.name == "defaults"
     values = data.default_parameters()
     assert sc.council.eligibility_threshold == values["council"]["eligibility_threshold"] == 3
-    assert sc.finance.england_budget_gbp == float(values["finance"]["england_budget_gbp"]) == 16.0e9
+    assert sc.finance.england_budget_gbp == float(values["finance"]["england_budget_gbp"]) == 15.35e9
     assert sc.geography.councils == ["ENGLAND"]
     assert sc.run.months == 12 * sc.run.years
 
@@ -200,7 +200,7 @@ def test_extends_deep_merge(tmp_path):
     assert sc.council.unit_costs_gbp.reablement_per_episode == 1000  # nested sibling from parent
     assert sc.council.unit_costs_gbp.nursing_per_week_65plus == 643.0  # nested sibling from defaults
     assert sc.finance.council_tax_real_growth_per_year == 0.02
-    assert sc.finance.england_budget_gbp == 16.0e9
+    assert sc.finance.england_budget_gbp == 15.35e9
     assert sc.name == "child"  # the parent's name and description are not inherited
     assert sc.description == ""
 
