@@ -52,11 +52,15 @@ def test_lower_margins_close_beds(three):
     assert float(dear.bed_closures.sum()) > float(base.bed_closures.sum())
 
 
-def test_reference_margin_balances_openings_and_closures(three):
+def test_required_margin_balances_openings_and_closures(three):
+    """A market whose smoothed margin is the required one opens as many beds as close (before shocks)."""
     model = simulator.CareModel(three.with_updates({"run.years": 1}))
     market = model.markets[0]
-    market.margin = market.base_margin = market.reference_margin()
-    # at the reference margin the push is one: openings equal closures
-    assert market.reference_margin() == three.care_homes.required_margin
+    market.margin = market.base_margin = three.care_homes.required_margin
+    fee = np.full(2, 600.0)
+    market.weekly_margin = lambda v, council_fee: three.care_homes.required_margin  # hold today's margin there
+    market.month(model.population.view(0), fee, np.zeros(2), np.random.default_rng(0))
+    np.testing.assert_allclose(market.opened, market.closed, rtol=1e-12)
+    assert float(market.closed.sum()) > 0
     # the base year's margin at the published occupancy and self-funder share (rounded in the parameter file)
-    assert market.reference_margin() == pytest.approx(1 - 0.95 / (0.847 * (1 + 0.41 * 0.367)), abs=1e-6)
+    assert three.care_homes.required_margin == pytest.approx(1 - 0.95 / (0.847 * (1 + 0.41 * 0.367)), abs=1e-6)

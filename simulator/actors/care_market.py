@@ -68,16 +68,12 @@ class CareHomeMarket(mesa.Agent):
         cost = float(self.stock @ (council_fee * self.p.provider_cost_ratio))
         return (revenue - cost) / revenue if revenue > 0 else -1.0
 
-    def reference_margin(self) -> float:
-        """The margin providers require, where openings equal closures (the base year's, a fixed parameter)."""
-        return self.p.required_margin
-
     def month(self, v: dict, council_fee: np.ndarray, shock_beds: np.ndarray, rng: np.random.Generator) -> None:
         """Openings and closures for the month, then any closure shock (residents of closed beds go home)."""
         p = self.p
         now = self.weekly_margin(v, council_fee)
-        if self.margin is None:
-            self.margin = self.base_margin = self.reference_margin()
+        if self.margin is None:  # start at the margin providers require: openings equal closures
+            self.margin = self.base_margin = p.required_margin
         self.margin += (now - self.margin) / max(p.response_lag_months, 1.0)
         push = np.exp(p.margin_sensitivity * (self.margin - self.base_margin))
         base = self.stock * p.closure_rate_per_year / 12.0
