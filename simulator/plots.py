@@ -15,7 +15,7 @@ from .report import financial_year  # noqa: E402
 
 #: Okabe & Ito (2008) colour-blind safe palette
 PALETTE = {"home_care": "#0072B2", "reablement": "#009E73", "residential": "#E69F00", "nursing": "#D55E00",
-           "waiting": "#CC79A7", "unmet": "#000000", "beds": "#999999", "budget": "#000000"}
+           "waiting": "#CC79A7", "unmet": "#000000", "beds": "#999999", "income": "#000000"}
 SERVICE_LABELS = {"home_care": "Home care", "reablement": "Reablement", "residential": "Residential care",
                   "nursing": "Nursing care"}
 
@@ -45,10 +45,12 @@ def headline_figure(ds: xr.Dataset) -> plt.Figure:
     for s in services:
         ax[0, 1].bar(spend.index, spend[s], bottom=bottom, color=PALETTE[s], label=SERVICE_LABELS[s])
         bottom = bottom + spend[s]
-    budget = tot.budget.groupby(xr.DataArray(financial_year(time), dims="time")).first() / 1e9
-    ax[0, 1].plot(list(spend.index), budget.values, color=PALETTE["budget"],
-                  marker="_", linestyle="none", markersize=14, label="Budget")
-    ax[0, 1].set(title="Council spend by financial year (2019/20 prices)", ylabel="GBP bn")
+    # the councils' own money plus what clients pay: what the gross spend in the bars is paid from
+    income = tot.income.sum("income_source").groupby(xr.DataArray(financial_year(time), dims="time")).sum() / 1e9
+    ax[0, 1].plot(list(spend.index), income.values, color=PALETTE["income"],
+                  marker="_", linestyle="none", markersize=14, label="Income, charges included")
+    ax[0, 1].set(title="Council spend by financial year (2019/20 prices)", ylabel="GBP bn",
+                 ylim=(0, 1.4 * max(float(income.max()), float(bottom.max()))))  # headroom for the legend
     ax[0, 1].tick_params(axis="x", labelrotation=90, labelsize=7)
     ax[0, 1].legend(loc="upper left", fontsize=8)
 
