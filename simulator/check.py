@@ -109,6 +109,8 @@ MEASURES: dict[str, Measure] = {
     "care_worker_vacancy_rate": lambda y: float(1.0 - y.workers.mean() / y.posts.mean()),
     "care_worker_turnover_rate": lambda y: float(y.leavers.sum() / y.workers.mean()),
     "delayed_days_social_care": lambda y: float(y.delayed_days.sum()),
+    "delayed_days_home_package_share": lambda y: float(y.delayed_days.sel(delay_reason="home_package").sum()
+                                                       / y.delayed_days.sum()),
     "unpaid_only_share_65plus": lambda y: float(y.helped_at_home_65plus.sel(help="unpaid_only").mean()
                                                 / y.helped_at_home_65plus.mean("time").sum()),
     "requests_new_clients": lambda y: float(y.presentations.sum()),

@@ -63,8 +63,8 @@ def _parser() -> argparse.ArgumentParser:
                      "shipped fit)")
     cal.add_argument("--seed", type=int, help="seed of the fitting runs (default: run.seed)")
     cal.add_argument("--out", type=Path, help="where to write (default: the package's data/calibrated.yaml)")
-    cal.add_argument("--max-evaluations", type=int, default=30,
-                     help="fitting steps allowed, besides the finite differences (default 30)")
+    cal.add_argument("--max-evaluations", type=_at_least_one, default=None,
+                     help="runs the search may take, besides the finite differences (default 45, as the shipped fit)")
     cal.add_argument("--workers", type=_at_least_one, default=1,
                      help="processes running the finite-difference runs in parallel (same result for any number)")
     cal.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -136,7 +136,8 @@ def cmd_calibrate(args) -> int:
         print("caresim: " + ", ".join(f"{f.key}={v:.4g}" for f, v in zip(calibrate.FREE, x, strict=True))
               + f" -> rms error {float((r ** 2).mean() ** 0.5):.4f} tolerances", file=sys.stderr)
 
-    result = calibrate.fit(scale=args.scale or calibrate.FIT_SCALE, seed=args.seed, max_evaluations=args.max_evaluations, progress=show,
+    result = calibrate.fit(scale=args.scale or calibrate.FIT_SCALE, seed=args.seed,
+                           max_evaluations=args.max_evaluations or calibrate.MAX_EVALUATIONS, progress=show,
                            workers=args.workers)
     calibrate.write(result, out)
     for f, x, err in zip(calibrate.FREE, result.x, result.errors, strict=True):

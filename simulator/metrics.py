@@ -13,6 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from .actors.council import OTHER_ITEMS, SERVICES, WEEKS_PER_MONTH
+from .actors.nhs import DELAY_REASONS
 from .finance import INCOME_SOURCES
 from .processes import households
 from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, LTS_THIS_YEAR,
@@ -70,7 +71,9 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "assessments": ((), "people/month", "Needs assessments completed (at home and in hospital)", "flow", True),
     "awaiting_assessment": ((), "people", "People who have asked for support and wait to be assessed", "stock", True),
     "hospital_admissions": ((), "people/month", "Emergency hospital admissions of people living at home", "flow", True),
-    "delayed_days": ((), "days/month", "Hospital bed days of patients fit to leave but waiting for care", "flow", True),
+    "delayed_days": (("delay_reason",), "days/month",
+                     "Hospital bed days of patients fit to leave but waiting: while a package at home or a care home "
+                     "place is arranged (paid by the council or the person), or for want of any service", "flow", True),
     "nhs_spend": (("nhs_item",), "GBP/month",
                   "NHS spend caused by social care: delayed discharge bed days, continuing healthcare in nursing homes",
                   "flow", False),
@@ -110,7 +113,7 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
 DIM_SIZES = {"age_band": len(AGE_BANDS), "sex": 2, "need": 5, "service": len(SERVICES), "funder": len(FUNDERS),
              "care_home": 2, "nhs_item": len(NHS_ITEMS), "income_source": len(INCOME_SOURCES),
              "other_item": len(OTHER_ITEMS), "age_group": len(AGE_GROUPS), "help": len(HELP),
-             "reason": len(REASONS)}
+             "reason": len(REASONS), "delay_reason": len(DELAY_REASONS)}
 
 
 def age_band(age_m: np.ndarray) -> np.ndarray:
@@ -175,7 +178,7 @@ class Recorder:
         d["leavers"][t, c], d["hires"][t, c] = wf.leavers, wf.hires
         d["hospital_admissions"][t, c] = ctx.hospital_admissions
         d["delayed_days"][t, c] = ctx.delayed_days
-        d["nhs_spend"][t, c] = [ctx.delayed_days * nhs.p.excess_bed_day_cost_gbp * nhs.scale, flows.nhs_chc_spend]
+        d["nhs_spend"][t, c] = [ctx.delayed_days.sum() * nhs.p.excess_bed_day_cost_gbp * nhs.scale, flows.nhs_chc_spend]
         d["occupied_beds"][t, c] = [np.count_nonzero(alive & (setting == RESIDENTIAL)),
                                     np.count_nonzero(alive & (setting == NURSING))]
         d["budget"][t, c] = council.budget
@@ -228,6 +231,7 @@ class Recorder:
             "funder": ("funder", list(FUNDERS)),
             "care_home": ("care_home", list(BED_KINDS)),
             "nhs_item": ("nhs_item", list(NHS_ITEMS)),
+            "delay_reason": ("delay_reason", list(DELAY_REASONS)),
             "income_source": ("income_source", list(INCOME_SOURCES)),
             "other_item": ("other_item", list(OTHER_ITEMS)),
         }

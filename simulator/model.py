@@ -35,7 +35,7 @@ class CouncilMonth:
     n_migrants: int = 0
     informal: np.ndarray = None
     hospital_admissions: int = 0
-    delayed_days: float = 0.0
+    delayed_days: np.ndarray = None  # by nhs.DELAY_REASONS, agents' days
     flows: MonthFlows = field(default_factory=MonthFlows)
 
 
@@ -301,8 +301,12 @@ class CareModel(mesa.Model):
         council.workforce.month(council.commissioned_hours(ctx.v) + self._pending_hours[ctx.c])
 
     def _nhs(self, ctx: CouncilMonth) -> None:
-        """Delayed discharges: bed days of patients fit to leave who are still waiting for care."""
-        ctx.delayed_days = self.nhs_of[ctx.c].delayed_days(ctx.v)
+        """Delayed discharges: bed days of patients fit to leave while their care is arranged (longer when
+        home care posts are vacant or care home beds taken), or still waiting for any service."""
+        market = self.markets[ctx.c]
+        occupancy = market.occupied.sum() / max(market.beds.sum(), 1)
+        ctx.delayed_days = self.nhs_of[ctx.c].delayed_days(ctx.v, ctx.flows.discharges,
+                                                           self.councils[ctx.c].workforce.vacancy_rate, occupancy)
         self._pending_hours[ctx.c] = ctx.flows.pending_hours
 
     def _households(self, ctx: CouncilMonth) -> None:

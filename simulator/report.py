@@ -87,7 +87,7 @@ def annual_summary(ds: xr.Dataset) -> pd.DataFrame:
         "Reserves at year end (GBP m)": tot.reserves.groupby(fy).last().sel(fy=whole) / 1e6,
         "NHS continuing healthcare clients (people)": mean(clients.sel(funder="nhs").sum("service")),
         "Emergency admissions from home (people)": total(tot.hospital_admissions),
-        "Delayed discharge days (days)": total(tot.delayed_days),
+        "Delayed discharge days (days)": total(tot.delayed_days.sum("delay_reason")),
         "Patients waiting in hospital (people)": mean(tot.in_hospital_waiting),
         "NHS spend, delayed discharges (GBP m)": total(tot.nhs_spend.sel(nhs_item="delayed_discharge")) / 1e6,
         "NHS spend, continuing healthcare (GBP m)": total(tot.nhs_spend.sel(nhs_item="continuing_healthcare")) / 1e6,

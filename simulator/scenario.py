@@ -294,6 +294,7 @@ class Workforce(_Strict):
     vacancy_rate: Annotated[float, Field(gt=0, lt=1)]
     turnover_per_year: Annotated[float, Field(ge=0, le=3)]
     staffing_share: Annotated[float, Field(ge=0, le=3)]
+    spare_capacity_share: Annotated[float, Field(ge=0, le=1)]
     pay_ratio: Annotated[float, Field(gt=0, le=5)]
     recruitment_pay_elasticity: Annotated[float, Field(ge=0, le=20)]
 
@@ -309,6 +310,10 @@ class NHS(_Strict):
     excess_bed_day_cost_gbp: Money
     chc_share_of_nursing_placements: Share
     unmet_need_admission_rr: Annotated[float, Field(ge=0, le=10)]
+    discharge_arrangement_days: dict[Literal["home_package", "care_home"], Annotated[float, Field(ge=0, le=90)]]
+    discharge_delay_reference: dict[Literal["vacancy_rate", "occupancy"], Annotated[float, Field(gt=0, lt=1)]]
+    discharge_delay_elasticity: Annotated[float, Field(ge=0, le=5)]
+    discharge_arrangement_max_days: Annotated[float, Field(ge=0, le=365)]
 
     _bands = field_validator("emergency_admissions_per_year_need0")(_banded(NHS_AGE_BANDS))
 

@@ -86,6 +86,28 @@ NOT_SHIPPED = pytest.mark.skipif(not data.CALIBRATED.exists(), reason="no calibr
 
 
 @NOT_SHIPPED
+def test_discharge_days_are_solved_exactly_from_one_run():
+    """The arrangement days per discharge move nothing but the delayed days, in proportion, and no draw depends
+    on them: solved from one run, the next run at those days gives the published social care delayed days and
+    the share awaiting a package at home exactly (to the rounding of the values), the rest of the year unchanged. At the shipped
+    searched scalars, scale 100 (at their starting values so many patients find no service at all that the
+    care home days would sit on their lower bound)."""
+    sc = calibrate.base_scenario(scale=100)
+    _, scalars = _shipped()
+    x = np.array([scalars[f.key]["fitted"] for f in calibrate.FREE])
+    solved = calibrate.solve_discharge_days(x, sc)
+    moved = ~calibrate.SEARCHED
+    assert (solved[moved] != x[moved]).all() and (solved[~moved] == x[~moved]).all()
+    lo, hi = np.array([f.bounds for f in calibrate.FREE]).T
+    assert ((solved > lo) & (solved < hi))[moved].all()  # inside the bounds: proportional, so exact
+    names = [t.name for t in calibrate.fitted_targets()]
+    before, after = calibrate.residuals(x, sc), calibrate.residuals(solved, sc)
+    for i in np.flatnonzero(moved):
+        assert abs(after[i]) < 1e-4, names[i]  # parameters are written to 6 decimals (days of about 0.3)
+    np.testing.assert_array_equal(after[~moved], before[~moved])
+
+
+@NOT_SHIPPED
 def test_shipped_calibration_covers_every_scalar_and_reproduces_its_errors():
     """The shipped file holds every free scalar and every parameter it sets; one run at the fit's scale and
     seed gives back the fit errors it records (rounded to 4 decimals), so the file is what the fit found."""
@@ -127,3 +149,21 @@ def test_jacobian_and_scalar_tolerances_on_a_known_function():
     np.testing.assert_allclose(calibrate._jacobian(fun, u, fun(u), hi, map), a)
     np.testing.assert_array_equal(threaded, calibrate._jacobian(fun, u, fun(u), hi, map))
     np.testing.assert_allclose(calibrate.spread(a, np.array([1.0, 10.0])), [0.5, 2.0])
+    # later steps are sized so each column moves the residuals by FD_MOVE in all (columns of norm 2 and 5),
+    # within the step bounds; differences of a linear map stay exact whatever the steps
+    steps = calibrate.signal_steps(a)
+    np.testing.assert_allclose(steps, [min(calibrate.FD_MOVE / 2, calibrate.FD_STEP_BOUNDS[1]), calibrate.FD_MOVE / 5])
+    np.testing.assert_allclose(calibrate._jacobian(fun, u, fun(u), hi, map, steps), a)
+
+
+def test_jacobian_steps_back_from_where_targets_have_no_value():
+    """A step into a region where a target has no value (here beyond 1.06 in the first scalar, as when nobody
+    is left in a care home) is halved until the run gives one; the column is then the exact slope of a
+    linear map. Where no step gives a value, the error names the scalar."""
+    a = np.array([[2.0, 1.0], [0.0, 3.0]])
+    cliff = lambda v: a @ v if v[0] <= 1.06 else np.full(2, np.nan)  # noqa: E731
+    u = np.ones(2)
+    np.testing.assert_allclose(calibrate._jacobian(cliff, u, cliff(u), np.full(2, 10.0), map), a)
+    nowhere = lambda v: a @ v if np.array_equal(v, u) else np.full(2, np.nan)  # noqa: E731
+    with pytest.raises(ValueError, match="free scalar 0"):
+        calibrate._jacobian(nowhere, u, nowhere(u), np.full(2, 10.0), map)

@@ -35,7 +35,7 @@ def test_every_target_is_reported_with_its_source(table):
 #: Targets the shipped fit (simulator/data/calibrated.yaml) still misses, as measured at this commit (issue 4
 #: is open; docs/model.md, Section 5.2, says why). strict: each must fail, so a target that comes within
 #: tolerance is noticed and moved out of this list.
-MISSED_BY_THE_FIT = {"council_care_home_admissions", "delayed_days_social_care", "unpaid_only_share_65plus"}
+MISSED_BY_THE_FIT = {"council_care_home_admissions", "care_home_residents_change", "unpaid_only_share_65plus"}
 
 
 @pytest.mark.parametrize("name", [

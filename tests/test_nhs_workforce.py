@@ -35,11 +35,49 @@ def test_admission_frequency_matches_table():
                                         np.array([NURSING, HOSPITAL, 2], np.uint8), np.ones(3, bool)).any()
 
 
+def test_arrangement_days_grow_with_the_odds_of_scarcity():
+    """At the reference scarcity each discharge waits its route's base days; doubling the odds that a post is
+    vacant doubles them (elasticity 1), a power of 0 ignores scarcity, and no route exceeds the cap."""
+    ref = np.array([0.073, 0.847])
+    base = np.array([0.5, 10.0])
+    at_ref = hospital.arrangement_days([100, 10], base, ref, ref, 1.0, 60.0)
+    np.testing.assert_allclose(at_ref, [50.0, 100.0])
+    doubled = 2 * ref[0] / (1 - ref[0])  # odds 2x the reference: share = odds / (1 + odds)
+    scarcer = hospital.arrangement_days([100, 10], base, [doubled / (1 + doubled), ref[1]], ref, 1.0, 60.0)
+    np.testing.assert_allclose(scarcer, [100.0, 100.0])
+    np.testing.assert_allclose(hospital.arrangement_days([100, 10], base, [0.5, 0.99], ref, 0.0, 60.0), at_ref)
+    full = hospital.arrangement_days([100, 10], base, [0.073, 1.0], ref, 1.0, 60.0)  # no bed free: the cap
+    np.testing.assert_allclose(full, [50.0, 600.0])
+
+
+def test_delayed_days_come_every_month_while_care_is_arranged(three):
+    """Patients wait while their package or place is arranged every month, not only when a month's hours, beds
+    or money run out (which gave all of a year's delays in one month): both routes delay patients each month
+    of the base year, and no month holds more than a quarter of the year's delays."""
+    year = simulator.run(three.with_updates({"run.years": 1})).sum("council")
+    arranging = year.delayed_days.sel(delay_reason=["home_package", "care_home"])
+    assert (arranging > 0).all()
+    by_month = year.delayed_days.sum("delay_reason")
+    assert float(by_month.max()) < 0.25 * float(by_month.sum())
+
+
+def test_scarcer_care_workers_lengthen_arranging_packages(three):
+    """Direction of effect (fixed seed): pay 15% below the base year's recruits fewer workers (elasticity 2), so
+    more posts stay vacant (measured: 6.4% to 7.4% on average over the councils) and packages at home take
+    longer to arrange (measured: 16% more delayed days, as the odds of a vacancy rise; asserted: 8%)."""
+    year = dict(time=slice(0, 12))
+    base = simulator.run(three).isel(**year)
+    low = simulator.run(three.with_updates({"workforce.pay_ratio": 0.85})).isel(**year)
+    assert float(low.vacancy_rate.mean()) > float(base.vacancy_rate.mean()) + 0.005
+    home = dict(delay_reason="home_package")
+    assert float(low.delayed_days.sel(**home).sum()) > 1.08 * float(base.delayed_days.sel(**home).sum())
+
+
 def test_workforce_is_steady_at_base_vacancy_rate(three):
     sc = three.workforce
     model = simulator.CareModel(three.with_updates({"run.years": 1}))
     wf = model.workforces[0]
-    demand = wf.capacity_hours  # demand exactly what the workers deliver
+    demand = wf.capacity_hours / (1 + sc.spare_capacity_share)  # the workers deliver it and the spare kept for new packages
     before = wf.workers
     for _ in range(24):
         wf.month(demand)
@@ -75,9 +113,10 @@ def test_fewer_home_care_workers_raise_delayed_discharges_and_unmet_hours(three)
     ample = three.with_updates({"finance.england_budget_gbp": 160e9})
     base = simulator.run(ample).isel(**year)
     short = simulator.run(ample.with_updates({"workforce.staffing_share": 0.7})).isel(**year)
-    # the base has some delays too (patients waiting for a care home bed where beds are short): 3.4x measured
+    # measured: delayed days 3.1x (the base's are mostly arranging care), unmet hours +1.9% (providers' spare
+    # hours absorb part of the shortfall, and recruitment refills posts within the year)
     assert float(short.delayed_days.sum()) > 2 * float(base.delayed_days.sum()) + 1000
-    assert float(short.unmet_hours.sum()) > 1.03 * float(base.unmet_hours.sum())
+    assert float(short.unmet_hours.sum()) > 1.01 * float(base.unmet_hours.sum())
     assert float(short.home_care_delivered_hours.mean()) < float(base.home_care_delivered_hours.mean())
     assert float(short.workers.mean()) < float(base.workers.mean())
     # delayed days are costed to the NHS per bed day

@@ -75,9 +75,11 @@ class CareHomeMarket(mesa.Agent):
         if self.margin is None:  # start at the margin providers require: openings equal closures
             self.margin = self.base_margin = p.required_margin
         self.margin += (now - self.margin) / max(p.response_lag_months, 1.0)
-        push = np.exp(p.margin_sensitivity * (self.margin - self.base_margin))
+        # the margin has no floor (fees near nothing against the beds' cost); 100 points from the required one
+        # already closes every bed within the month at any plausible sensitivity, so the gap acts at most as that
+        push = np.exp(p.margin_sensitivity * np.clip(self.margin - self.base_margin, -1.0, 1.0))
         base = self.stock * p.closure_rate_per_year / 12.0
-        self.closed = base / push
+        self.closed = np.minimum(base / push, self.stock)  # no market closes more beds than it has
         self.opened = base * push
         self.stock = np.maximum(self.stock + self.opened - self.closed - shock_beds, 0.0)
         self.closed = self.closed + np.minimum(shock_beds, self.stock + shock_beds)

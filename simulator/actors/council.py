@@ -85,6 +85,8 @@ class MonthFlows:
     outturn: float = 0.0  # income less spend, booked to reserves when the year closes (March), GBP
     turned_to_council: int = 0  # self-funders whose capital fell to the upper limit
     long_term_spend: np.ndarray = None  # council spend on long-term care by (18-64, 65+) and support reason, GBP
+    discharges: np.ndarray = None  # patients leaving hospital to a new package at home or a care home (agents),
+    # paid by the council or themselves (NHS-funded placements are the NHS's to arrange)
 
     def __post_init__(self):
         self.income = np.zeros(len(INCOME_SOURCES))  # GBP this month by INCOME_SOURCES
@@ -93,6 +95,7 @@ class MonthFlows:
         self.spend = np.zeros(4)
         self.self_funder_spend = np.zeros(4)
         self.long_term_spend = np.zeros((2, len(REASONS)))
+        self.discharges = np.zeros(2, np.int64)
 
 
 class Council(mesa.Agent):
@@ -558,8 +561,10 @@ class Council(mesa.Agent):
         f.waiting_for_bed = int(np.count_nonzero(in_home & ~admitted))
         rows = idx[admitted]
         plan_a = plan[admitted]
-        v["setting"][rows] = SETTING_OF_SERVICE[plan_a]
         payer = np.select([selfpay[admitted], chc[admitted]], [1, 2], 0)  # FUNDERS order: council, self, NHS
+        discharged = (v["setting"][rows] == HOSPITAL) & (payer != 2)
+        f.discharges += np.bincount(in_home[admitted][discharged].astype(np.int64), minlength=2)
+        v["setting"][rows] = SETTING_OF_SERVICE[plan_a]
         v["funding"][rows] = np.array([COUNCIL_FUNDED, SELF_FUNDED, NHS_FUNDED], np.uint8)[payer]
         v["package_hours"][rows] = np.where(plan_a == HOME, hours[admitted], 0).astype(np.uint8)
         v["months_in_state"][rows] = 0

@@ -10,6 +10,9 @@ from ..processes import hospital
 from ..scenario import NHS, NHS_AGE_BANDS
 
 DAYS_PER_MONTH = 365.25 / 12
+#: why a patient fit to leave is still in hospital: a package at home or a care home place being arranged, or
+#: no service to go to this month (no hours, bed or money)
+DELAY_REASONS = ("home_package", "care_home", "no_service")
 
 
 class NHSBody(mesa.Agent):
@@ -45,9 +48,18 @@ class NHSBody(mesa.Agent):
         v["flags"][admitted] &= ~ASSESSED  # a new stay needs a new assessment (in hospital)
         return len(admitted)
 
-    def delayed_days(self, v: dict) -> float:
-        """Bed days this month of patients still in hospital though fit to leave (agents' days)."""
+    def delayed_days(self, v: dict, discharges: np.ndarray, vacancy_rate: float, occupancy: float) -> np.ndarray:
+        """Bed days this month of patients fit to leave but waiting, by ``DELAY_REASONS`` (agents' days): while
+        their new service is arranged (``discharges`` by route; longer when posts are vacant or beds taken),
+        and in hospital for want of any service (the month after they are fit, for patients still there)."""
+        p = self.p
+        ref = p.discharge_delay_reference
+        arranging = hospital.arrangement_days(
+            discharges, [p.discharge_arrangement_days["home_package"], p.discharge_arrangement_days["care_home"]],
+            [vacancy_rate, occupancy], [ref["vacancy_rate"], ref["occupancy"]], p.discharge_delay_elasticity,
+            p.discharge_arrangement_max_days)
         still = v["alive"] & (v["setting"] == HOSPITAL)
         new = still & (v["months_in_state"] == 0)
-        return float(np.count_nonzero(still & ~new) * DAYS_PER_MONTH
-                     + np.count_nonzero(new) * max(DAYS_PER_MONTH - self.p.length_of_stay_days, 0.0))
+        held = (np.count_nonzero(still & ~new) * DAYS_PER_MONTH
+                + np.count_nonzero(new) * max(DAYS_PER_MONTH - p.length_of_stay_days, 0.0))
+        return np.array([*arranging, held])
