@@ -113,6 +113,7 @@ MEASURES: dict[str, Measure] = {
                                                        / y.delayed_days.sum()),
     "unpaid_only_share_65plus": lambda y: float(y.helped_at_home_65plus.sel(help="unpaid_only").mean()
                                                 / y.helped_at_home_65plus.mean("time").sum()),
+    "unpaid_carers_20plus_hours": lambda y: float(y.unpaid_carers.sel(care_hours="20_plus").mean()),
     "requests_new_clients": lambda y: float(y.presentations.sum()),
 }
 

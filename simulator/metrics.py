@@ -21,6 +21,7 @@ from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION
 
 AGE_BANDS = ("18-64", "65-69", "70-74", "75-79", "80-84", "85+")
 AGE_BAND_EDGES = np.array([65, 70, 75, 80, 85])  # years
+CARE_HOURS = ("under_20", "20_plus")  # hours of unpaid care given a week, in the Census 2021 bands
 HELP = ("unpaid_only", "formal")  # how people 65+ with need at home are helped (HSE's question)
 AGE_GROUPS = ("18-64", "65+")  # the working-age / older split of the published activity and finance returns
 SEX = ("male", "female")
@@ -42,6 +43,9 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
                               "People 65+ with need level 2+ living at home, helped by unpaid carers only or by formal "
                               "home care (with or without unpaid help)", "stock", True),
     "informal_hours": ((), "hours/week", "Unpaid care hours given to people with need level 2+, per week", "stock", True),
+    "unpaid_carers": (("care_hours",), "people",
+                      "Unpaid carers of people with need level 2+ living at home, by hours they give a week (a partner "
+                      "and a carer outside the household count once each)", "stock", True),
     "in_hospital_waiting": ((), "people", "Patients fit to leave hospital still waiting for care at the end of the month",
                             "stock", True),
     "workers": ((), "people", "Home care workers in post", "stock", True),
@@ -113,7 +117,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
 DIM_SIZES = {"age_band": len(AGE_BANDS), "sex": 2, "need": 5, "service": len(SERVICES), "funder": len(FUNDERS),
              "care_home": 2, "nhs_item": len(NHS_ITEMS), "income_source": len(INCOME_SOURCES),
              "other_item": len(OTHER_ITEMS), "age_group": len(AGE_GROUPS), "help": len(HELP),
-             "reason": len(REASONS), "delay_reason": len(DELAY_REASONS)}
+             "reason": len(REASONS), "delay_reason": len(DELAY_REASONS),
+             "care_hours": len(CARE_HOURS)}
 
 
 def age_band(age_m: np.ndarray) -> np.ndarray:
@@ -161,6 +166,7 @@ class Recorder:
         d["unmet_need"][t, c] = np.bincount(band[gap > 0], minlength=6)
         d["unmet_hours"][t, c] = gap.sum()
         d["informal_hours"][t, c] = np.minimum(informal, needed)[community].sum()
+        d["unpaid_carers"][t, c] = ctx.unpaid_carers
         older_with_need = community & is_older
         d["helped_at_home_65plus"][t, c] = [
             np.count_nonzero(older_with_need & (setting == COMMUNITY) & (informal > 0)),
@@ -232,6 +238,7 @@ class Recorder:
             "care_home": ("care_home", list(BED_KINDS)),
             "nhs_item": ("nhs_item", list(NHS_ITEMS)),
             "delay_reason": ("delay_reason", list(DELAY_REASONS)),
+            "care_hours": ("care_hours", list(CARE_HOURS), {"units": "hours/week"}),
             "income_source": ("income_source", list(INCOME_SOURCES)),
             "other_item": ("other_item", list(OTHER_ITEMS)),
         }

@@ -34,6 +34,7 @@ class CouncilMonth:
     n_entrants: int = 0
     n_migrants: int = 0
     informal: np.ndarray = None
+    unpaid_carers: np.ndarray = None  # carers of people with need 2+ at home, by hours band (agents)
     hospital_admissions: int = 0
     delayed_days: np.ndarray = None  # by nhs.DELAY_REASONS, agents' days
     flows: MonthFlows = field(default_factory=MonthFlows)
@@ -312,8 +313,12 @@ class CareModel(mesa.Model):
     def _households(self, ctx: CouncilMonth) -> None:
         """Unpaid care from partners (lost at widowhood) and other carers, plus community and voluntary
         support; who has unmet need now (it speeds decline and admissions next month)."""
-        v, council = ctx.v, self.councils[ctx.c]
+        v, council, ic = ctx.v, self.councils[ctx.c], self.scenario.informal_care
         ctx.informal = self._informal(ctx.c, v)
+        can = households.partner_can_care(v["partner"], self.population.blocks[ctx.c].start, v["need"], v["setting"],
+                                          v["alive"], ic.partner_max_need)
+        ctx.unpaid_carers = households.unpaid_carers(can, v["other_carer"], v["need"], v["setting"], v["alive"],
+                                                     ic.partner_hours_per_week, ic.other_carer_hours_per_week)
         gap = households.unmet_hours(v["need"], v["setting"], v["alive"], ctx.informal, v["package_hours"],
                                      council.delivery_ratio, council.hours_needed(v))
         v["flags"][:] = np.where(gap > 0, v["flags"] | UNMET, v["flags"] & ~UNMET)

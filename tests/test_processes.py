@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from simulator import rates
-from simulator.population import COMMUNITY, HOME_CARE, NO_PARTNER, NURSING, RESIDENTIAL
+from simulator.population import COMMUNITY, HOME_CARE, HOSPITAL, NO_PARTNER, NURSING, RESIDENTIAL
 from simulator.processes import demography, households, needs
 
 Z = 5.0  # standard errors allowed in every statistical comparison (see module docstring)
@@ -241,6 +241,21 @@ def test_informal_hours_partner_rules():
         0,   # 11: partner (10) has need 4
     ]
     np.testing.assert_array_equal(hours, np.array(expected, np.float32))
+
+
+def test_unpaid_carers_count_each_carer_of_people_with_need_at_home_once_in_their_hours_band():
+    """In the household case, carers of people with need 2+ at home: partners of 0 and 10 (20 hours each) and
+    the carers outside the household of 6 and 10 (10 hours each). Not counted: 2 and 4 (need, but the partner
+    is dead or in a care home), 3 (dead), 5 and 8 (in care homes, with a carer outside), 1, 9 and 11 (need 1)."""
+    o, partner, need, setting, alive, other = _household_case()
+    can = households.partner_can_care(partner, o, need, setting, alive, 1)
+    np.testing.assert_array_equal(households.unpaid_carers(can, other, need, setting, alive, 20.0, 10.0), [2, 2])
+    # the bands follow the hours given: partners giving 15 hours count under 20, carers outside giving 25 over
+    np.testing.assert_array_equal(households.unpaid_carers(can, other, need, setting, alive, 15.0, 25.0), [2, 2])
+    np.testing.assert_array_equal(households.unpaid_carers(can, other, need, setting, alive, 15.0, 10.0), [4, 0])
+    in_hospital = setting.copy()
+    in_hospital[10] = HOSPITAL  # a patient's carers are not caring for them at home this month
+    np.testing.assert_array_equal(households.unpaid_carers(can, other, need, in_hospital, alive, 20.0, 10.0), [1, 1])
 
 
 def test_informal_hours_partner_max_need_is_the_limit():

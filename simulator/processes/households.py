@@ -16,12 +16,30 @@ def informal_hours(partner: np.ndarray, offset: int, need: np.ndarray, setting: 
     ``partner_max_need``; a carer outside the household gives ``other_hours``. People in care homes
     get none.
     """
+    in_home = (setting == RESIDENTIAL) | (setting == NURSING)
+    partner_can = partner_can_care(partner, offset, need, setting, alive, partner_max_need)
+    hours = partner_can * np.float32(partner_hours) + other_carer * np.float32(other_hours)
+    return np.where(alive & ~in_home, hours, 0.0).astype(np.float32)
+
+
+def partner_can_care(partner: np.ndarray, offset: int, need: np.ndarray, setting: np.ndarray, alive: np.ndarray,
+                     partner_max_need: int) -> np.ndarray:
+    """Whether each person has a partner who can care: alive, not in a care home, need at most the limit."""
     has = partner >= 0
     local = np.where(has, partner - offset, 0)
     in_home = (setting == RESIDENTIAL) | (setting == NURSING)
-    partner_can = has & alive[local] & (need[local] <= partner_max_need) & ~in_home[local]
-    hours = partner_can * np.float32(partner_hours) + other_carer * np.float32(other_hours)
-    return np.where(alive & ~in_home, hours, 0.0).astype(np.float32)
+    return has & alive[local] & (need[local] <= partner_max_need) & ~in_home[local]
+
+
+def unpaid_carers(partner_can: np.ndarray, other_carer: np.ndarray, need: np.ndarray, setting: np.ndarray,
+                  alive: np.ndarray, partner_hours: float, other_hours: float) -> np.ndarray:
+    """Unpaid carers of people with need level 2+ living at home, by hours given a week (under 20, 20 or
+    more; the Census bands): a partner who can care and a carer outside the household each count once."""
+    cared = alive & (need >= 2) & ~np.isin(setting, (RESIDENTIAL, NURSING, HOSPITAL))
+    counts = np.zeros(2)
+    for giving, hours in ((partner_can, partner_hours), (other_carer != 0, other_hours)):
+        counts[int(hours >= 20)] += np.count_nonzero(cared & giving)
+    return counts
 
 
 def unmet_hours(need: np.ndarray, setting: np.ndarray, alive: np.ndarray, informal: np.ndarray,
