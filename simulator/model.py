@@ -314,21 +314,26 @@ class CareModel(mesa.Model):
         """Unpaid care from partners (lost at widowhood) and other carers, plus community and voluntary
         support; who has unmet need now (it speeds decline and admissions next month)."""
         v, council, ic = ctx.v, self.councils[ctx.c], self.scenario.informal_care
-        ctx.informal = self._informal(ctx.c, v)
-        can = households.partner_can_care(v["partner"], self.population.blocks[ctx.c].start, v["need"], v["setting"],
-                                          v["alive"], ic.partner_max_need)
+        can = self._partner_can_care(ctx.c, v)
+        ctx.informal = self._informal(ctx.c, v, can)
         ctx.unpaid_carers = households.unpaid_carers(can, v["other_carer"], v["need"], v["setting"], v["alive"],
                                                      ic.partner_hours_per_week, ic.other_carer_hours_per_week)
         gap = households.unmet_hours(v["need"], v["setting"], v["alive"], ctx.informal, v["package_hours"],
                                      council.delivery_ratio, council.hours_needed(v))
         v["flags"][:] = np.where(gap > 0, v["flags"] | UNMET, v["flags"] & ~UNMET)
 
-    def _informal(self, c: int, v: dict) -> np.ndarray:
-        """Unpaid hours a week available to each person: household, other carers, community support."""
+    def _partner_can_care(self, c: int, v: dict) -> np.ndarray:
+        """Whether each person of council ``c`` has a partner able to care for them."""
+        return households.partner_can_care(v["partner"], self.population.blocks[c].start, v["need"], v["setting"],
+                                           v["alive"], self.scenario.informal_care.partner_max_need)
+
+    def _informal(self, c: int, v: dict, partner_can: np.ndarray | None = None) -> np.ndarray:
+        """Unpaid hours a week available to each person: household, other carers, community support
+        (``partner_can``: who has a partner able to care, if already known this month)."""
         ic = self.scenario.informal_care
-        hours = households.informal_hours(v["partner"], self.population.blocks[c].start, v["need"], v["setting"],
-                                          v["alive"], v["other_carer"], ic.partner_hours_per_week,
-                                          ic.partner_max_need, ic.other_carer_hours_per_week)
+        can = self._partner_can_care(c, v) if partner_can is None else partner_can
+        hours = households.informal_hours(can, v["other_carer"], v["setting"], v["alive"], ic.partner_hours_per_week,
+                                          ic.other_carer_hours_per_week)
         pv = self.local[c].prevention
         if pv.community_support_hours_per_100k_adults > 0:
             alone = (hours == 0) & (v["need"] >= 2) & v["alive"] & (v["setting"] == COMMUNITY)

@@ -222,9 +222,15 @@ def _household_case():
     return o, partner, need, setting, alive, other
 
 
+def _hours(partner, o, need, setting, alive, other, partner_max_need, partner_hours=20.0, other_hours=10.0):
+    """Unpaid hours from a partner able to care (the partner rule) and a carer outside the household."""
+    can = households.partner_can_care(partner, o, need, setting, alive, partner_max_need)
+    return households.informal_hours(can, other, setting, alive, partner_hours, other_hours)
+
+
 def test_informal_hours_partner_rules():
     o, partner, need, setting, alive, other = _household_case()
-    hours = households.informal_hours(partner, o, need, setting, alive, other, 20.0, 1, 10.0)
+    hours = _hours(partner, o, need, setting, alive, other, 1)
     assert hours.dtype == np.float32
     expected = [
         20,  # 0: partner (1) alive, at home, need 1 <= 1
@@ -260,11 +266,11 @@ def test_unpaid_carers_count_each_carer_of_people_with_need_at_home_once_in_thei
 
 def test_informal_hours_partner_max_need_is_the_limit():
     o, partner, need, setting, alive, other = _household_case()
-    hours = households.informal_hours(partner, o, need, setting, alive, other, 20.0, 4, 10.0)
+    hours = _hours(partner, o, need, setting, alive, other, 4)
     assert hours[1] == 20 and hours[11] == 20  # partners with need 3 and 4 now count
     assert hours[5] == 0 and hours[8] == 0 and hours[3] == 0  # care homes and the dead still get none
     assert hours[9] == 0  # a partner in a nursing home still cannot care
-    none = households.informal_hours(partner, o, need, setting, alive, other, 20.0, 0, 10.0)
+    none = _hours(partner, o, need, setting, alive, other, 0)
     assert none[0] == 0  # partner need 1 > 0
 
 
@@ -279,7 +285,7 @@ def test_informal_hours_care_home_residents_get_none_at_scale():
     perm = rng.permutation(n)
     a, b = perm[: n // 2], perm[n // 2:]
     partner[a], partner[b] = b + 7, a + 7  # offset 7
-    hours = households.informal_hours(partner, 7, need, setting, alive, other, 20.0, 1, 10.0)
+    hours = _hours(partner, 7, need, setting, alive, other, 1)
     in_home = (setting == RESIDENTIAL) | (setting == NURSING)
     assert np.all(hours[in_home | ~alive] == 0)
     assert set(np.unique(hours[~in_home & alive])) <= {0.0, 10.0, 20.0, 30.0}

@@ -7,17 +7,14 @@ import numpy as np
 from ..population import HOSPITAL, NURSING, REABLEMENT, RESIDENTIAL
 
 
-def informal_hours(partner: np.ndarray, offset: int, need: np.ndarray, setting: np.ndarray,
-                   alive: np.ndarray, other_carer: np.ndarray, partner_hours: float,
-                   partner_max_need: int, other_hours: float) -> np.ndarray:
+def informal_hours(partner_can: np.ndarray, other_carer: np.ndarray, setting: np.ndarray, alive: np.ndarray,
+                   partner_hours: float, other_hours: float) -> np.ndarray:
     """Unpaid care hours per week available to each person living in the community.
 
-    A partner gives ``partner_hours`` while alive, at home and with need no higher than
-    ``partner_max_need``; a carer outside the household gives ``other_hours``. People in care homes
-    get none.
+    A partner who can care (``partner_can_care``) gives ``partner_hours``; a carer outside the household gives
+    ``other_hours``. People in care homes get none.
     """
     in_home = (setting == RESIDENTIAL) | (setting == NURSING)
-    partner_can = partner_can_care(partner, offset, need, setting, alive, partner_max_need)
     hours = partner_can * np.float32(partner_hours) + other_carer * np.float32(other_hours)
     return np.where(alive & ~in_home, hours, 0.0).astype(np.float32)
 
