@@ -1,6 +1,7 @@
 """The ``caresim`` command: parses arguments and calls the API; nothing else.
 
-    caresim run SCENARIO [--out DIR] [--seed N] [--years N] [--scale K] [--overwrite]
+    caresim run SCENARIO... [--out DIR] [--seed N] [--years N] [--scale K] [--overwrite]
+    caresim compare RESULTS... [--baseline NAME] [--out DIR] [--overwrite]
     caresim validate SCENARIO
     caresim check [SCENARIO] [--replicates N] [--scale K] [--seed N] [--out FILE.csv]
     caresim calibrate [--scale K] [--seed N] [--out FILE.yaml] [--max-evaluations N] [--workers W]
@@ -35,9 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run a scenario and write its results folder")
-    run.add_argument("scenario", type=Path, help="scenario YAML file")
-    run.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>)")
+    run = sub.add_parser("run", help="run one or more scenarios and write a results folder for each")
+    run.add_argument("scenario", type=Path, nargs="+", help="scenario YAML file(s)")
+    run.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>); with several "
+                     "scenarios, the folder that holds one folder per scenario")
     run.add_argument("--seed", type=int, help="override run.seed")
     run.add_argument("--years", type=int, help="override run.years")
     run.add_argument("--scale", type=float, help="override run.scale (people per agent; 1 = every adult)")
@@ -45,6 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--no-figure", action="store_true", help="skip the figure")
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    cmp = sub.add_parser("compare", help="each scenario's difference from the baseline: table and figure")
+    cmp.add_argument("results", type=Path, nargs="+", help="result folders written by caresim run")
+    cmp.add_argument("--baseline", help="scenario name of the baseline (default: the first results given)")
+    cmp.add_argument("--out", type=Path, default=Path("results/compare"),
+                     help="folder for comparison.csv, comparison.md, comparison.png (default results/compare)")
+    cmp.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
+    cmp.add_argument("--no-figure", action="store_true", help="skip the figure")
+    cmp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     val = sub.add_parser("validate", help="check a scenario and print it fully resolved")
     val.add_argument("scenario", type=Path, help="scenario YAML file")
@@ -71,9 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load(args) -> "object":
+def _load(args, path: Path | None = None) -> "object":
     updates = {f"run.{k}": getattr(args, k) for k in ("seed", "years", "scale") if getattr(args, k, None) is not None}
-    scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
+    scenario = load_scenario(path) if path else default_scenario()
     if updates:
         try:
             scenario = scenario.with_updates(updates)
@@ -86,23 +97,49 @@ def _load(args) -> "object":
 def cmd_run(args) -> int:
     from .model import CareModel
 
-    scenario = _load(args)
-    out = args.out or Path("results") / scenario.name
-    check_writable(out, args.overwrite)
-    started = time.perf_counter()
-    model = CareModel(scenario)
-    print(f"caresim: {scenario.name}: {model.population.n_alive:,} agents in {len(model.codes)} council(s), "
-          f"scale {scenario.run.scale:g}, {scenario.run.years} years from {scenario.run.start}", file=sys.stderr)
-    ds = model.run(progress=not args.no_progress)
-    write_results(ds, out, overwrite=args.overwrite, figure=not args.no_figure)
-    print(f"caresim: wrote {out}/ ({', '.join(sorted(p.name for p in out.iterdir()))}) "
-          f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    scenarios = [_load(args, path) for path in args.scenario]  # every scenario checked before any runs
+    names = [sc.name for sc in scenarios]
+    if len(set(names)) < len(names):
+        raise ScenarioError(f"command line: two scenarios are named {max(names, key=names.count)}; "
+                            "expected a distinct name for each results folder")
+    if len(scenarios) == 1:
+        outs = [args.out or Path("results") / names[0]]
+    else:
+        outs = [(args.out or Path("results")) / name for name in names]
+    for out in outs:
+        check_writable(out, args.overwrite)
+    for scenario, out in zip(scenarios, outs):
+        started = time.perf_counter()
+        model = CareModel(scenario)
+        print(f"caresim: {scenario.name}: {model.population.n_alive:,} agents in {len(model.codes)} council(s), "
+              f"scale {scenario.run.scale:g}, {scenario.run.years} years from {scenario.run.start}", file=sys.stderr)
+        ds = model.run(progress=not args.no_progress)
+        write_results(ds, out, overwrite=args.overwrite, figure=not args.no_figure)
+        print(f"caresim: wrote {out}/ ({', '.join(sorted(p.name for p in out.iterdir()))}) "
+              f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from . import compare
+
+    check_writable(args.out, args.overwrite)
+    diff, baseline = compare.compare(args.results, args.baseline)
+    compare.write_comparison(diff, baseline, args.out, overwrite=args.overwrite, with_figure=not args.no_figure)
+    print(compare.to_markdown(diff, baseline))
+    print(f"caresim: wrote {args.out}/ (comparison.csv, comparison.md"
+          f"{'' if args.no_figure else ', comparison.png'})", file=sys.stderr)
     return 0
 
 
 def cmd_validate(args) -> int:
-    scenario = _load(args)
+    from .timeline import describe
+
+    scenario = _load(args, args.scenario)
     sys.stdout.write(scenario.to_yaml())
+    if scenario.timeline:
+        sys.stdout.write("# the timeline, month by month (scope, parameter: value in force from that month):\n")
+        sys.stdout.write("".join(f"#   {line}\n" for line in describe(scenario).splitlines()))
     print(f"caresim: {args.scenario}: valid", file=sys.stderr)
     return 0
 
@@ -112,7 +149,7 @@ def cmd_check(args) -> int:
 
     if args.replicates < 1:
         raise ScenarioError("command line: --replicates: expected a whole number of at least 1")
-    scenario = _load(args)
+    scenario = _load(args, args.scenario)
     if args.out:
         check_writable_file(args.out)
     started = time.perf_counter()
@@ -149,7 +186,8 @@ def cmd_calibrate(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    command = {"run": cmd_run, "validate": cmd_validate, "check": cmd_check, "calibrate": cmd_calibrate}[args.command]
+    command = {"run": cmd_run, "compare": cmd_compare, "validate": cmd_validate, "check": cmd_check,
+               "calibrate": cmd_calibrate}[args.command]
     try:
         return command(args)
     except (ScenarioError, OutputError) as exc:

@@ -4,7 +4,9 @@ Pure functions over the shipped council table and a scenario's ``finance`` block
 is shared between councils by a formula (weights on adults, people aged 65+, adults weighted by
 deprivation, and historic spend); council tax with the social care precept and NHS transfers keep
 each council's historic share; a pooled health-and-care pot is shared by the formula. User charges
-are collected month by month by the council itself. All amounts are GBP a year in base-year prices.
+are collected month by month by the council itself. Each source may keep pace with cost pressure, the
+growth in demand from the population's ages (``demand_index``) times real unit costs. All amounts are GBP
+a year in base-year prices.
 """
 
 from __future__ import annotations
@@ -64,25 +66,19 @@ class IncomePlan:
     pooled_pot: float
     finance: Finance
 
-    def for_year(self, years_elapsed: int, fy_start_year: int) -> dict[str, float]:
-        """Income by source (charges excluded) in a financial year, ``years_elapsed`` after the first."""
+    def for_year(self, years_elapsed: int, pressure: float = 1.0) -> dict[str, float]:
+        """Income by source (charges excluded, GBP a year) in a financial year ``years_elapsed`` after the
+        first, when cost pressure (demand x real unit costs, 1 in the base year) is ``pressure``."""
         f = self.finance
+        follow = {k: pressure ** share for k, share in f.income_indexation.items()}
         return {
-            "central_grant": self.central_grant * grant_multiplier(f.central_grant_schedule, fy_start_year),
-            "council_tax": self.council_tax * (1.0 + f.council_tax_real_growth_per_year) ** years_elapsed,
-            "nhs_transfers": self.nhs_transfers * (1.0 + f.nhs_transfer_real_growth_per_year) ** years_elapsed,
+            "central_grant": self.central_grant * f.central_grant_multiplier * follow["central_grant"],
+            "council_tax": self.council_tax * (1.0 + f.council_tax_real_growth_per_year) ** years_elapsed
+            * follow["council_tax"],
+            "nhs_transfers": self.nhs_transfers * (1.0 + f.nhs_transfer_real_growth_per_year) ** years_elapsed
+            * follow["nhs_transfers"],
             "pooled_pot": self.pooled_pot,
         }
-
-
-def grant_multiplier(schedule: dict[str, float], fy_start_year: int) -> float:
-    """The grant in a financial year relative to the base year: the latest scheduled year at or before it."""
-    years = sorted((int(y), m) for y, m in schedule.items())
-    value = 1.0
-    for year, multiplier in years:
-        if year <= fy_start_year:
-            value = multiplier
-    return value
 
 
 def income_plan(code: str, finance: Finance) -> IncomePlan:
@@ -102,6 +98,12 @@ def income_plan(code: str, finance: Finance) -> IncomePlan:
         pooled_pot=finance.pooled_pot_gbp * formula_share(code, weights),
         finance=finance,
     )
+
+
+def demand_index(weights: np.ndarray, sex: np.ndarray, age_y: np.ndarray, alive: np.ndarray) -> float:
+    """People expected to have need level 2+ at base-year rates for their sex and age (``weights``: the target
+    prevalence by sex and single age), among the living: the demographic part of cost pressure (agents)."""
+    return float(weights[sex[alive], age_y[alive]].sum())
 
 
 def monthly(amounts: dict[str, float]) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import __version__, data, finance, rates, streams
+from . import __version__, data, finance, rates, streams, timeline
 from .actors.care_market import CareHomeMarket
 from .actors.council import Council, MonthFlows, StartContact
 from .actors.nhs import NHSBody
@@ -52,6 +52,9 @@ class CareModel(mesa.Model):
         self.scenario = scenario
         self.replicate = replicate
         self.tables = rates.rate_tables(scenario)
+        self.base_scenario = scenario  # as loaded; ``scenario`` is the policy in force (the timeline moves it)
+        self.schedule = timeline.schedule(scenario)
+        self._changed: tuple[dict, dict] = ({}, {})  # the timeline's changes so far: everywhere, by council
         table = data.council_table(scenario.geography.codes())
         self.codes = list(table.index)
         self.local = [scenario.local(code) for code in self.codes]  # each council's policy, resolved once
@@ -62,12 +65,14 @@ class CareModel(mesa.Model):
         self.t = 0
         self._rng = {(c, p): streams.stream(seed, replicate, code, p)
                      for c, code in enumerate(self.codes)
-                     for p in ("demography", "needs", "council", "entrants", "migration", "hospital", "care_market")}
+                     for p in ("demography", "needs", "council", "entrants", "migration", "hospital", "care_market",
+                                    "timeline")}
         self.cohorts = [entrant_cohorts(row, scenario.run.years + 1) for row in persons]
         self.adults = persons[:, 18:].sum(axis=1)
         england_adults = float(data.council_table(["ENGLAND"])[data.age_columns()[18:]].to_numpy().sum())
         self.migrant_share = self.adults / england_adults  # each council's share of England's migrants
         self.population = self._synthesise(persons)
+        self._demand_weights, self._base_demand = self._demand_base()
         self._build_actors(table, persons)
         self.recorder = Recorder(self.n_steps, len(self.codes))
         self._initial_placements()
@@ -92,6 +97,20 @@ class CareModel(mesa.Model):
             pop.cols["partner"][rows] = np.where(local >= 0, local + rows.start, -1)
         return pop
 
+    def _demand_base(self) -> tuple[np.ndarray, np.ndarray]:
+        """Weights of the demand index (the target prevalence of need 2+ by sex and single age: the same for
+        every council, so a council's index does not depend on its companions) and each council's start index."""
+        weights = self.tables.prevalence[:, :, 2:].sum(axis=2)
+        return weights, np.array([self._demand_now(c, weights) for c in range(len(self.codes))])
+
+    def _demand_now(self, c: int, weights: np.ndarray) -> float:
+        v = self.population.view(c)
+        return finance.demand_index(weights, v["sex"], np.minimum(v["age_m"] // 12, rates.N_AGES - 1), v["alive"])
+
+    def _demand_index(self, c: int) -> float:
+        """Council ``c``'s demand index now: people expected to have need 2+ at base-year rates, over the start's."""
+        return self._demand_now(c, self._demand_weights) / max(self._base_demand[c], 1e-9)
+
     def _build_actors(self, table: pd.DataFrame, persons: np.ndarray) -> None:
         sc = self.scenario
         england = data.council_table(["ENGLAND"])
@@ -107,10 +126,8 @@ class CareModel(mesa.Model):
             market = CareHomeMarket(self, c, np.round([beds["residential"] / sc.run.scale,
                                                        beds["nursing"] / sc.run.scale]),
                                     local.care_homes, local.council.self_funder_fee_premium)
-            home_index, hc_index = data.cost_indices(code)
-            cost_index = (local.council.care_home_cost_index or home_index, local.council.home_care_cost_index or hc_index)
             council = Council(self, c, code, self.names[c], local, sc.run.scale, finance.income_plan(code, local.finance),
-                              self.fy_start_year(0), adults[c], market, self._rng[(c, "council")], cost_index,
+                              adults[c], market, self._rng[(c, "council")], data.cost_indices(code),
                               sc.nhs.chc_share_of_nursing_placements)
             self.markets.append(market)
             self.councils.append(council)
@@ -122,18 +139,24 @@ class CareModel(mesa.Model):
         self.nhs_of = {c: body for body in self.nhs_bodies for c in body.councils}
 
     def _closure_shocks(self) -> dict[int, np.ndarray]:
-        """Beds (agents) lost by step and council, shape (councils, 2): England-wide shocks shared by beds."""
+        """Beds (agents) the timeline closes by step and council, shape (councils, 2): England's loss shared by
+        each council's share of England's beds, or a loss in named councils shared between them by their beds."""
         shocks: dict[int, np.ndarray] = {}
-        for c, code in enumerate(self.codes):
-            homes = self.local[c].care_homes
-            england = np.array([homes.beds_england["residential"], homes.beds_england["nursing"]], float)
-            share = self.markets[c].stock * self.scenario.run.scale / np.maximum(england, 1.0)
-            for shock in homes.closure_shocks:
-                y, m = map(int, shock.month.split("-"))
-                t = (y - self.start_year) * 12 + (m - self.start_month)
-                if 0 <= t < self.n_steps:
-                    beds = np.array([shock.residential, shock.nursing], float) / self.scenario.run.scale
-                    shocks.setdefault(t, np.zeros((len(self.codes), 2)))[c] += beds * share if shock.scope == "england" else beds
+        index = {code: c for c, code in enumerate(self.codes)}
+        stock = np.array([m.stock for m in self.markets])  # (councils, 2) agents' beds at the start
+        england = np.array([[local.care_homes.beds_england["residential"], local.care_homes.beds_england["nursing"]]
+                            for local in self.local], float) / self.scenario.run.scale
+        for t, closures in self.schedule.beds.items():
+            if not 0 <= t < self.n_steps:
+                continue
+            for councils, beds in closures:
+                if councils is None:
+                    rows, share = slice(None), stock / np.maximum(england, 1e-9)
+                else:
+                    rows = [index[c] for c in councils]
+                    share = stock[rows] / np.maximum(stock[rows].sum(axis=0), 1e-9)
+                out = shocks.setdefault(t, np.zeros((len(self.codes), 2)))
+                out[rows] += share * beds / self.scenario.run.scale
         return shocks
 
     def _initial_placements(self) -> None:
@@ -223,14 +246,49 @@ class CareModel(mesa.Model):
     def step(self) -> None:
         t = self.t
         month = self.calendar_month(t)
+        if t in self.schedule.changes:
+            self._apply_timeline(self.schedule.changes[t])
         if month == 4 and t > 0:
-            for council in self.councils:
-                council.open_year(self.financial_years_elapsed(t), self.fy_start_year(t))
+            for c, council in enumerate(self.councils):
+                council.open_year(self.financial_years_elapsed(t), self._demand_index(c))
         for c in range(len(self.codes)):
             ctx = CouncilMonth(c, t, month, self.population.view(c))
             for _name, fn in self.step_order():
                 fn(ctx)
+        self._pool_reserves()
         self.t += 1
+
+    def _pool_reserves(self) -> None:
+        """Single pot: the councils of an NHS body that all hold one share their reserves by budget each month."""
+        for body in self.nhs_bodies:
+            members = [self.councils[c] for c in body.councils]
+            if len(members) < 2 or not all(m.finance.single_pot for m in members):
+                continue
+            total, budgets = sum(m.reserves for m in members), np.array([m.budget for m in members])
+            for m, share in zip(members, budgets / max(budgets.sum(), 1e-9)):
+                m.reserves = total * share
+
+    def _apply_timeline(self, changes: dict) -> None:
+        """This month's policy changes: the scenario in force is rebuilt and each actor takes its part."""
+        everywhere, by_council = self._changed
+        everywhere.update(changes.get(None, {}))
+        for code, updates in changes.items():
+            if code is not None:
+                by_council.setdefault(code, {}).update(updates)
+        self.scenario = timeline.scenario_with(self.base_scenario, everywhere, by_council)
+        before = [local.prevention.telecare_coverage for local in self.local]
+        self.local = [self.scenario.local(code) for code in self.codes]
+        for c, council in enumerate(self.councils):
+            local = self.local[c]
+            council.set_policy(local, finance.income_plan(self.codes[c], local.finance))
+            self.markets[c].p = local.care_homes
+            self.markets[c].premium = local.council.self_funder_fee_premium
+            self.workforces[c].p = local.workforce
+            if local.prevention.telecare_coverage != before[c]:
+                households.change_coverage(self.population.view(c)["flags"], TELECARE, before[c],
+                                           local.prevention.telecare_coverage, self._rng[(c, "timeline")])
+        for body in self.nhs_bodies:
+            body.set_params(self.scenario.nhs)
 
     def _demography(self, ctx: CouncilMonth) -> None:
         """Ageing, deaths by age, sex and need, widowhood, young people turning 18, net migration."""
@@ -348,6 +406,8 @@ class CareModel(mesa.Model):
         ctx.flows = council.step_month(ctx.v, ctx.informal, ctx.t, ctx.month)
         if ctx.month == 3:
             ctx.flows.outturn = council.close_year()
+            if council.care_home_share is None:  # the end of the first year sets the care home ceiling
+                council.fix_care_home_share(ctx.v)
 
     def _care_market(self, ctx: CouncilMonth) -> None:
         """Care homes: occupancy recounted; fees against costs set the margin; beds open and close; shocks."""

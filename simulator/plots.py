@@ -16,6 +16,7 @@ from .report import financial_year  # noqa: E402
 #: Okabe & Ito (2008) colour-blind safe palette
 PALETTE = {"home_care": "#0072B2", "reablement": "#009E73", "residential": "#E69F00", "nursing": "#D55E00",
            "waiting": "#CC79A7", "unmet": "#000000", "beds": "#999999", "income": "#000000"}
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 SERVICE_LABELS = {"home_care": "Home care", "reablement": "Reablement", "residential": "Residential care",
                   "nursing": "Nursing care"}
 
@@ -70,6 +71,28 @@ def headline_figure(ds: xr.Dataset) -> plt.Figure:
     for a in ax.flat:
         a.grid(alpha=0.3)
         a.set_ylim(bottom=0)
+    return fig
+
+
+def comparison_figure(diff: pd.DataFrame, baseline: str, indicators: tuple[str, ...]) -> plt.Figure:
+    """Differences from the baseline over time (``compare.differences``), a panel per indicator (six), a line
+    per scenario (colour and dash, so print and colour-blind readers tell them apart)."""
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7), constrained_layout=True)
+    names = list(dict.fromkeys(diff["scenario"]))
+    styles = ["-", "--", "-.", ":"]
+    for ax, indicator in zip(axes.flat, indicators):
+        part = diff[diff["indicator"] == indicator]
+        for i, name in enumerate(names):
+            s = part[part["scenario"] == name]
+            ax.plot(s["financial_year"], s["difference"], styles[i % 4], color=OKABE_ITO[i % len(OKABE_ITO)],
+                    label=name, lw=1.8)
+        ax.axhline(0, color="#999999", lw=0.8)
+        ax.set_title(indicator, fontsize=10)
+        years = list(dict.fromkeys(part["financial_year"]))
+        ax.set_xticks(years[:: max(len(years) // 5, 1)])
+        ax.tick_params(axis="x", labelsize=8)
+    axes.flat[0].legend(fontsize=8, loc="best")
+    fig.suptitle(f"Difference from {baseline}", fontsize=12)
     return fig
 
 

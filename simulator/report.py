@@ -148,6 +148,23 @@ def check_writable(out: Path, overwrite: bool) -> None:
 
 def write_results(ds: xr.Dataset, out: str | Path, overwrite: bool = False, figure: bool = True) -> Path:
     """Write the result folder atomically: results.nc, summary.csv/.md, scenario.yaml, headline.png."""
+
+    def fill(tmp: Path) -> None:
+        ds.to_netcdf(tmp / "results.nc", engine="h5netcdf")
+        table = annual_summary(ds)
+        table.to_csv(tmp / "summary.csv", float_format="%.6g")
+        (tmp / "summary.md").write_text(_markdown(table, ds), encoding="utf-8")
+        (tmp / "scenario.yaml").write_text(ds.attrs.get("scenario_yaml", ""), encoding="utf-8")
+        if figure:
+            from .plots import headline_figure, save
+
+            save(headline_figure(ds), tmp / "headline.png")
+
+    return write_folder(out, fill, overwrite)
+
+
+def write_folder(out: str | Path, fill, overwrite: bool = False) -> Path:
+    """A folder written whole or not at all: ``fill(tmp)`` writes into a temporary sibling, renamed into place."""
     out = Path(out)
     check_writable(out, overwrite)
     parent = out.resolve().parent
@@ -160,15 +177,7 @@ def write_results(ds: xr.Dataset, out: str | Path, overwrite: bool = False, figu
     except OSError as exc:
         raise OutputError(f"{out}: cannot create results folder ({exc.strerror or exc})") from None
     try:
-        ds.to_netcdf(tmp / "results.nc", engine="h5netcdf")
-        table = annual_summary(ds)
-        table.to_csv(tmp / "summary.csv", float_format="%.6g")
-        (tmp / "summary.md").write_text(_markdown(table, ds), encoding="utf-8")
-        (tmp / "scenario.yaml").write_text(ds.attrs.get("scenario_yaml", ""), encoding="utf-8")
-        if figure:
-            from .plots import headline_figure, save
-
-            save(headline_figure(ds), tmp / "headline.png")
+        fill(tmp)
         _swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -9,6 +9,7 @@ its parent (``extends: baseline.yaml``) and, at the bottom of the chain, the shi
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -219,6 +220,7 @@ class CouncilPolicy(_Strict):
     home_care_hours_by_need: Annotated[list[Annotated[float, Field(ge=0, le=168)]], Field(min_length=5, max_length=5)]
     max_home_care_hours: Annotated[float, Field(ge=0, le=168)]
     max_home_care_hours_18_64: Annotated[float, Field(ge=0, le=168)]
+    care_home_spend_ceiling: Annotated[float, Field(ge=0.5, le=10)] | None
     nursing_share_of_placements: Share
     reablement_first: bool
     hospital_discharge_priority: bool
@@ -262,11 +264,13 @@ class Finance(_Strict):
     england_budget_gbp: Money
     budget_gbp: Money | None
     income_shares: dict[IncomeSource, Share]
-    central_grant_schedule: dict[Annotated[str, Field(pattern=r"^\d{4}$")], Annotated[float, Field(ge=0, le=10)]]
+    central_grant_multiplier: Annotated[float, Field(ge=0, le=10)]
+    income_indexation: dict[Literal["central_grant", "council_tax", "nhs_transfers"], Annotated[float, Field(ge=0, le=2)]]
     grant_formula: dict[Literal["adults", "older_65plus", "deprivation", "historic_spend"], Annotated[float, Field(ge=0)]]
     council_tax_real_growth_per_year: Growth
     nhs_transfer_real_growth_per_year: Growth
     pooled_pot_gbp: Money
+    single_pot: bool
     real_unit_cost_growth_per_year: Growth
     opening_reserves_share: Annotated[float, Field(ge=0, le=10)]
     reserve_draw_limit: Share
@@ -279,6 +283,13 @@ class Finance(_Strict):
     def _shares(cls, v: dict) -> dict:
         if set(v) != {"central_grant", "council_tax", "nhs_transfers"} or abs(sum(v.values()) - 1) > 1e-6:
             raise ValueError("expected central_grant, council_tax and nhs_transfers shares summing to 1")
+        return v
+
+    @field_validator("income_indexation")
+    @classmethod
+    def _indexation(cls, v: dict) -> dict:
+        if set(v) != {"central_grant", "council_tax", "nhs_transfers"}:
+            raise ValueError("expected a share for each of central_grant, council_tax and nhs_transfers")
         return v
 
     @field_validator("grant_formula")
@@ -321,13 +332,6 @@ class NHS(_Strict):
 Beds = dict[Literal["residential", "nursing"], Annotated[int, Field(ge=0)]]
 
 
-class ClosureShock(_Strict):
-    month: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-    residential: Annotated[int, Field(ge=0)]
-    nursing: Annotated[int, Field(ge=0)]
-    scope: Literal["england", "council"]
-
-
 class CareHomes(_Strict):
     beds_england: Beds
     beds: Beds | None
@@ -336,7 +340,55 @@ class CareHomes(_Strict):
     closure_rate_per_year: Annotated[float, Field(ge=0, le=1)]
     margin_sensitivity: Annotated[float, Field(ge=0, le=100)]
     response_lag_months: Annotated[float, Field(ge=1, le=120)]
-    closure_shocks: list[ClosureShock]
+
+
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+Month = Annotated[str, Field(pattern=MONTH_PATTERN)]
+_SPAN = re.compile(r"^\s*(\d+)\s*(year|years|month|months)\s*$")
+
+
+class Event(_Strict):
+    """One dated change in a scenario's timeline: set, scale or switch parameters (at once, or ramped
+    linearly ``over`` a span by month or by year), or close care home beds; for all councils or the named ones."""
+
+    at: Month
+    over: str | None = None
+    by: Literal["month", "year"] = "month"
+    set: dict[str, Any] = {}
+    scale: dict[str, Annotated[float, Field(ge=0, le=100)]] = {}
+    switch: dict[str, bool] = {}
+    close_beds: dict[Literal["residential", "nursing"], Annotated[int, Field(ge=0)]] = {}
+    councils: Annotated[list[str], Field(min_length=1)] | None = None
+    note: str = ""
+
+    @field_validator("over")
+    @classmethod
+    def _span(cls, v: str | None) -> str | None:
+        if v is not None and not _SPAN.match(v):
+            raise ValueError("expected a span such as '4 years' or '18 months'")
+        if v is not None and span_months(v) < 1:
+            raise ValueError("expected a span of at least 1 month")
+        return v
+
+    @model_validator(mode="after")
+    def _something(self) -> "Event":
+        if not (self.set or self.scale or self.switch or self.close_beds):
+            raise ValueError("an event needs at least one of set, scale, switch or close_beds")
+        if self.switch and self.over is not None:
+            raise ValueError("a switch takes effect at once; 'over' ramps set and scale only")
+        if self.by == "year" and self.over is not None and span_months(self.over) % 12:
+            raise ValueError("'by: year' needs 'over' in whole years")
+        return self
+
+    def months(self) -> int:
+        """Months the event's change is spread over (1: at once)."""
+        return 1 if self.over is None else span_months(self.over)
+
+
+def span_months(text: str) -> int:
+    """'4 years' -> 48, '18 months' -> 18."""
+    n, unit = _SPAN.match(text).groups()
+    return int(n) * (12 if unit.startswith("year") else 1)
 
 
 #: parameter groups a scenario may set for one council under ``councils: {CODE: {group: {...}}}``
@@ -375,6 +427,7 @@ class Scenario(_Strict):
     prevention: Prevention
     nhs: NHS
     councils: dict[str, dict[str, dict[str, Any]]] = {}
+    timeline: list[Event] = []
 
     @model_validator(mode="after")
     def _local_overrides(self) -> "Scenario":
@@ -386,6 +439,14 @@ class Scenario(_Strict):
                 if group not in LOCAL_GROUPS:
                     raise ValueError(f"councils.{code}.{group}: unknown group; expected one of {sorted(LOCAL_GROUPS)}")
             self.local(code)
+        return self
+
+    @model_validator(mode="after")
+    def _timeline_valid(self) -> "Scenario":
+        if self.timeline:
+            from .timeline import check  # the timeline module builds on this one
+
+            check(self)
         return self
 
     def local(self, code: str) -> Local:
@@ -433,9 +494,8 @@ def _set_path(tree: dict, path: str, value: Any) -> None:
 
 #: Mappings that are one value, replaced whole by a scenario rather than merged key by key: formula
 #: weights (``{deprivation: 1}`` means all on deprivation, not added to the inherited weights), shares that
-#: sum to one, a dated schedule, and the NHS bodies.
-WHOLE_MAPPINGS = frozenset({"finance.grant_formula", "finance.income_shares", "finance.central_grant_schedule",
-                            "geography.nhs_bodies"})
+#: sum to one, and the NHS bodies.
+WHOLE_MAPPINGS = frozenset({"finance.grant_formula", "finance.income_shares", "geography.nhs_bodies"})
 
 
 def deep_merge(base: dict, over: dict, path: str = "") -> dict:
@@ -479,8 +539,9 @@ def _read_yaml(path: Path) -> dict:
     return doc
 
 
-def _resolve_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
-    """The scenario at ``path`` merged over its ``extends:`` ancestors (not yet over the defaults)."""
+def _resolve_chain(path: Path, seen: tuple[Path, ...] = (), files: list | None = None) -> dict:
+    """The scenario at ``path`` merged over its ``extends:`` ancestors (not yet over the defaults); a timeline
+    adds its events after the parent's. ``files`` collects (file, index of its first timeline event), child first."""
     path = path.resolve()
     if path in seen:
         cycle = " -> ".join(p.name for p in (*seen, path))
@@ -490,14 +551,107 @@ def _resolve_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     doc = _read_yaml(path)
     parent = doc.pop("extends", None)
     if parent is None:
+        if files is not None:
+            files.insert(0, (path, 0))
         return doc
     if not isinstance(parent, str) or not parent.strip():
         raise ScenarioError(f"{path}: extends: expected the path of a parent scenario file, got {parent!r}")
     parent_path = (path.parent / parent).resolve()
-    base = _resolve_chain(parent_path, (*seen, path))
+    base = _resolve_chain(parent_path, (*seen, path), files)
     base.pop("name", None)
     base.pop("description", None)
-    return deep_merge(base, doc)
+    inherited = base.get("timeline") if isinstance(base.get("timeline"), list) else []
+    if files is not None:
+        files.insert(0, (path, len(inherited)))
+    merged = deep_merge(base, doc)
+    if inherited and isinstance(doc.get("timeline"), list):
+        merged["timeline"] = copy.deepcopy(inherited) + copy.deepcopy(doc["timeline"])
+    return merged
+
+
+def _key_lines(path: Path) -> dict[tuple, int]:
+    """Line (1-based) of every key and list item in a YAML file, by its path of keys and indices."""
+    lines: dict[tuple, int] = {}
+
+    def walk(node, at):
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else None
+                lines[(*at, key)] = k.start_mark.line + 1
+                walk(v, (*at, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                lines[(*at, i)] = v.start_mark.line + 1
+                walk(v, (*at, i))
+
+    try:
+        walk(yaml.compose(path.read_text(encoding="utf-8"), Loader=data.UniqueKeyLoader), ())
+    except (OSError, yaml.YAMLError, RecursionError):
+        pass
+    return lines
+
+
+def _where(loc: tuple, files: list) -> str:
+    """'file:line' of the deepest part of ``loc`` written in one of ``files`` (child first), else ''."""
+    for path, offset in files:
+        lines = _key_lines(path)
+        parts = list(loc)
+        if len(parts) > 1 and parts[0] == "timeline" and isinstance(parts[1], int):
+            if parts[1] < offset:
+                continue  # an inherited event: written in a parent
+            parts[1] -= offset
+        for n in range(len(parts), 0, -1):
+            here = tuple(parts[:n])
+            if len(here) >= 3 and here[0] == "timeline" and here[2] in ("set", "scale"):
+                here = (*here[:3], ".".join(str(p) for p in parts[3:]))[: n if n <= 3 else 4]
+            if here in lines:
+                return f"{path}:{lines[here]}"
+    return ""
+
+
+def _valid_keys(parent: tuple) -> list[str]:
+    """The keys a scenario may write under ``parent`` (a path of keys), for 'did you mean'."""
+    defaults = data.default_parameters()
+    if not parent:
+        return [*Scenario.model_fields, "extends"]
+    if parent[0] == "timeline":
+        if len(parent) == 2:
+            return list(Event.model_fields)
+        if len(parent) == 3 and parent[2] in ("set", "scale"):
+            from .timeline import leaf_paths
+
+            return list(leaf_paths(defaults))
+        return []
+    if parent[0] == "councils":
+        if len(parent) == 2:
+            return list(LOCAL_GROUPS)
+        parent = parent[2:]
+    node = defaults
+    for key in parent:
+        if not isinstance(node, dict) or key not in node:
+            return []
+        node = node[key]
+    return list(node) if isinstance(node, dict) else []
+
+
+def _loc_of(err: dict) -> tuple:
+    """Where a validation error points: pydantic's location, or the dotted key a whole-scenario check names."""
+    loc = tuple(err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    head = msg.split(": ", 1)[0]
+    if err["type"] == "value_error" and " " not in head and ":" in msg:
+        parts = head.split(".")
+        out: list = []
+        for i, p in enumerate(parts):
+            if p.isdigit() and out[-1:] == ["timeline"]:
+                out.append(int(p))
+            elif out[:1] == ["timeline"] and len(out) == 3 and out[2] in ("set", "scale"):
+                out.append(".".join(parts[i:]))  # a parameter path is one key of set/scale
+                break
+            else:
+                out.append(p)
+        loc = (*loc, *out)
+    return loc
 
 
 def _describe_error(err: dict) -> str:
@@ -520,14 +674,23 @@ def _describe_error(err: dict) -> str:
     return f"{loc}: {msg[0].lower() + msg[1:]} (got {got_text})"
 
 
-def validate(tree: dict, source: str) -> Scenario:
-    """Validate a merged scenario tree; the first problem becomes a one-line :class:`ScenarioError`."""
+def validate(tree: dict, source: str, files: list | None = None) -> Scenario:
+    """Validate a merged scenario tree; the first problem becomes a one-line :class:`ScenarioError`, naming the
+    file and line where ``files`` (from the extends chain) wrote the key, and the nearest valid key."""
     try:
         return Scenario.model_validate(tree)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise ScenarioError(f"{source}: {_describe_error(errors[0])}{more}") from None
+        first = errors[0]
+        message = _describe_error(first)
+        loc = _loc_of(first)
+        if first["type"] == "extra_forbidden" or message.endswith(": unknown key"):
+            near = difflib.get_close_matches(str(loc[-1]), _valid_keys(loc[:-1]), n=1, cutoff=0.6)
+            if near:
+                message += f"; did you mean {near[0]}?"
+        where = _where(loc, files) if files else ""
+        raise ScenarioError(f"{where or source}: {message}{more}") from None
 
 
 def load_scenario(path: str | Path, **updates: Any) -> Scenario:
@@ -537,11 +700,12 @@ def load_scenario(path: str | Path, **updates: Any) -> Scenario:
     ``load_scenario(p, council__eligibility_threshold=2)``.
     """
     path = Path(path)
-    tree = _resolve_chain(path)
+    files: list = []
+    tree = _resolve_chain(path, files=files)
     tree.setdefault("name", path.stem)
     tree = deep_merge(data.default_parameters(), tree)
     tree["source_file"] = str(path)
-    scenario = validate(tree, str(path))
+    scenario = validate(tree, str(path), files)
     if updates:
         scenario = scenario.with_updates({k.replace("__", "."): v for k, v in updates.items()})
     return scenario

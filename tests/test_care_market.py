@@ -19,9 +19,9 @@ def three(three_councils):
 def test_closure_shock_raises_waits_for_beds(three):
     """Direction of effect (fixed seed): 30% of England's beds close in July 2019, shared pro rata
     (more than the empty beds, so some residents are displaced too)."""
-    shock = {"month": "2019-07", "residential": 70_000, "nursing": 66_000, "scope": "england"}
+    shock = {"at": "2019-07", "close_beds": {"residential": 70_000, "nursing": 66_000}}
     base = simulator.run(three)
-    hit = simulator.run(three.with_updates({"care_homes.closure_shocks": [shock]}))
+    hit = simulator.run(three.with_updates({"timeline": [shock]}))
     july = 3
     lost = base.beds.isel(time=july - 1).sum("care_home") - hit.beds.isel(time=july).sum("care_home")
     assert float(lost.sum()) > 0.25 * float(base.beds.isel(time=july - 1).sum())
@@ -36,8 +36,8 @@ def test_closure_shock_raises_waits_for_beds(three):
 
 
 def test_local_shock_hits_one_council(three):
-    shock = {"month": "2019-06", "residential": 500, "nursing": 500, "scope": "council"}
-    hit = simulator.run(three.with_updates({"councils": {HACKNEY: {"care_homes": {"closure_shocks": [shock]}}}}))
+    shock = {"at": "2019-06", "close_beds": {"residential": 500, "nursing": 500}, "councils": [HACKNEY]}
+    hit = simulator.run(three.with_updates({"timeline": [shock]}))
     base = simulator.run(three)
     assert float(base.beds.sel(council=HACKNEY).isel(time=2).sum() - hit.beds.sel(council=HACKNEY).isel(time=2).sum()) \
         >= 1000 / three.run.scale - 1

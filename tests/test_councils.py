@@ -113,7 +113,7 @@ def test_assessment_capacity_queues_requests(three):
     to spare, so that the assessment queue, not the budget, is what holds people back). Most people reach the
     council through hospital, where they are assessed without queueing, so requests from home are few (about
     1,750 a year in the three councils) and the scarce setting is 5 a month per 100,000 adults."""
-    sc = three.with_updates({"run.years": 2, "run.scale": 20, **AMPLE})
+    sc = three.with_updates({"run.years": 2, "run.scale": 20, **AMPLE, "finance.real_unit_cost_growth_per_year": 0.0})
     ample = simulator.run(sc)
     scarce = simulator.run(sc.with_updates({"council.assessments_per_100k_adults_per_month": 5}))
     assert float(ample.awaiting_assessment.isel(time=-1).sum()) == 0

@@ -44,7 +44,8 @@ def money_identity_to_the_penny(ds, opening):
 
 def test_identity_to_the_penny_with_cuts_and_responses(three):
     sc = three.with_updates({"finance.england_budget_gbp": 9e9,
-                             "finance.central_grant_schedule": {"2020": 0.8, "2021": 0.6},
+                             "timeline": [{"at": "2020-04", "over": "2 years", "by": "year",
+                                           "set": {"finance.central_grant_multiplier": 0.6}}],
                              "finance.pooled_pot_gbp": 1e9,
                              "finance.overspend_responses": ["tighten_eligibility", "cut_package_hours",
                                                              "freeze_placements"]})
@@ -54,8 +55,12 @@ def test_identity_to_the_penny_with_cuts_and_responses(three):
     assert money_identity_to_the_penny(ds, opening) == 3
 
 
-def test_grant_schedule_cuts_grant_income(three):
-    sc = three.with_updates({"finance.central_grant_schedule": {"2020": 0.72}})
+def test_timeline_cut_lowers_grant_income(three):
+    """A 28% cut in April 2020, the grant flat in real terms (no indexation): the next year's grant is 0.72 of
+    the first's, and the year after the same; council tax grows with cost pressure only."""
+    flat = {"central_grant": 0.0, "council_tax": 0.0, "nhs_transfers": 0.0}
+    sc = three.with_updates({"timeline": [{"at": "2020-04", "scale": {"finance.central_grant_multiplier": 0.72}}],
+                             "finance.income_indexation": flat})
     ds = simulator.run(sc)
     grant = ds.income.sel(income_source="central_grant", council=NORFOLK)
     first, second, third = (float(fy_total(grant, y)) for y in ("2019/20", "2020/21", "2021/22"))

@@ -224,11 +224,12 @@ def test_formula_weights_and_schedules_replace_not_merge(tmp_path):
     ``historic_spend`` weight (a key-by-key merge would silently give half and half)."""
     sc = load_scenario(write(tmp_path / "d.yaml", "finance: {grant_formula: {deprivation: 1.0}}\n"))
     assert sc.finance.grant_formula == {"deprivation": 1.0}
-    write(tmp_path / "p.yaml", "finance: {central_grant_schedule: {'2011': 0.9, '2012': 0.8}}\n")
-    kid = load_scenario(write(tmp_path / "k.yaml", "extends: p.yaml\nfinance: {central_grant_schedule: {'2013': 0.7}}\n"
+    write(tmp_path / "p.yaml", "finance: {income_shares: {central_grant: 0.5, council_tax: 0.3, nhs_transfers: 0.2}}\n")
+    kid = load_scenario(write(tmp_path / "k.yaml", "extends: p.yaml\n"
+                              "finance: {income_shares: {central_grant: 0.6, council_tax: 0.4, nhs_transfers: 0.0}}\n"
                               "geography: {councils: [E06000017]}\n"
                               "councils: {E06000017: {finance: {grant_formula: {older_65plus: 1.0}}}}\n"))
-    assert kid.finance.central_grant_schedule == {"2013": 0.7}
+    assert kid.finance.income_shares == {"central_grant": 0.6, "council_tax": 0.4, "nhs_transfers": 0.0}
     assert kid.local("E06000017").finance.grant_formula == {"older_65plus": 1.0}
     # ordinary mappings still merge key by key
     part = load_scenario(write(tmp_path / "m.yaml", "council: {presentation_per_month: {with_informal_care: 0.05}}\n"))

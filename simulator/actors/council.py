@@ -23,6 +23,7 @@ from ..scenario import Local
 from .care_market import CareHomeMarket
 
 WEEKS_PER_MONTH = 365.25 / 7 / 12
+WEEKS_PER_YEAR = 365.25 / 7
 SERVICES = ("home_care", "reablement", "residential", "nursing")
 HOME, REAB, RES, NUR = range(4)
 SETTING_OF_SERVICE = np.array([HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING], np.uint8)
@@ -102,23 +103,21 @@ class Council(mesa.Agent):
     """A council's policy, budget and queue, acting on the people in its population block."""
 
     def __init__(self, model: mesa.Model, index: int, code: str, name: str, local: Local, scale: float,
-                 plan: IncomePlan, fy_start_year: int, adults: float, market: CareHomeMarket,
+                 plan: IncomePlan, adults: float, market: CareHomeMarket,
                  rng: np.random.Generator, cost_index: tuple[float, float] = (1.0, 1.0), chc_share: float = 0.0):
         super().__init__(model)
         self.index, self.code, self.name = index, code, name
-        self.policy = local.council
-        self.finance = local.finance
-        self.prevention = local.prevention
-        self.early_places = int(round(local.prevention.early_intervention_places_per_100k_adults * adults / 1e5 / scale))
-        self.scale = scale
-        self.care_home_cost_index, self.home_care_cost_index = cost_index
+        self.scale, self.adults = scale, adults
+        self._data_cost_index = cost_index  # the shipped table's (care home, home care) cost levels
+        self._take_policy(local)
         self.chc_share = chc_share
         self.workforce = None  # HomeCareWorkforce, set once the start population is placed
         self.delivery_ratio = 1.0  # share of commissioned home care hours the workers can deliver
         self.market = market
         self.draws = rng  # this council's own stream (mesa.Agent.rng is the model's)
         self.plan = plan
-        self.annual = plan.for_year(0, fy_start_year)  # this year's income by source, GBP a year
+        self.years_elapsed, self.demand = 0, 1.0  # financial years since the base year; demand index (base 1)
+        self.annual = plan.for_year(0)  # this year's income by source, GBP a year
         self.budget = sum(self.annual.values())  # this year's income before user charges
         self.reserves = self.finance.opening_reserves_share * self.budget
         self.income_ytd = 0.0  # income received this financial year, charges included, GBP
@@ -127,12 +126,30 @@ class Council(mesa.Agent):
         self.threshold = self.policy.eligibility_threshold  # may tighten after an overspend
         self.frozen = False  # no new council-funded care home placements this year
         self.package_factor = 1.0  # council home care packages as a share of assessed hours this year
+        self.care_home_share = None  # share of the budget committed weekly to care home places at the first March
         self.price = 1.0  # real unit-cost index, 1 in the base year
         self.overheads = 0.0  # spend outside care packages expected each month, GBP (set each month)
-        self.reablement_slots = int(round(self.policy.reablement_slots_per_100k_adults * adults / 1e5 / self.scale))
-        self.assessment_slots = int(round(self.policy.assessments_per_100k_adults_per_month * adults / 1e5 / self.scale))
+
+    def _take_policy(self, local: Local) -> None:
+        """The policy in force and what follows from it: capacities per 100,000 adults in agents, hours by need."""
+        self.policy, self.finance, self.prevention = local.council, local.finance, local.prevention
+        self.care_home_cost_index = self.policy.care_home_cost_index or self._data_cost_index[0]
+        self.home_care_cost_index = self.policy.home_care_cost_index or self._data_cost_index[1]
+        per_100k = self.adults / 1e5 / self.scale
+        self.early_places = int(round(local.prevention.early_intervention_places_per_100k_adults * per_100k))
+        self.reablement_slots = int(round(self.policy.reablement_slots_per_100k_adults * per_100k))
+        self.assessment_slots = int(round(self.policy.assessments_per_100k_adults_per_month * per_100k))
         ratio = [1.0] + [self.policy.hours_ratio_by_reason[r] for r in REASONS[1:]]
         self.hours_table = np.outer(ratio, self.policy.home_care_hours_by_need).astype(np.float32)  # [reason, need]
+
+    def set_policy(self, local: Local, plan: IncomePlan) -> None:
+        """A timeline's change of policy during the run: new rules from now, this year's income recomputed (a
+        new eligibility threshold replaces any tightening after an overspend)."""
+        if local.council.eligibility_threshold != self.policy.eligibility_threshold:
+            self.threshold = local.council.eligibility_threshold
+        self._take_policy(local)
+        self.plan = plan
+        self._set_income()
 
     def hours_needed(self, v: dict, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Care hours a week each person needs, by support reason and need level."""
@@ -239,6 +256,26 @@ class Council(mesa.Agent):
         return self.tariff(v["savings"][rows].astype(float)) \
             + np.where(in_home, self.policy.care_home_income_contribution_gbp_per_week, 0.0)
 
+    def care_home_commitment(self, v: dict) -> float:
+        """Weekly cost to the council of the care home places it funds, net of residents' charges, GBP."""
+        rows = np.flatnonzero(v["alive"] & (v["funding"] == COUNCIL_FUNDED)
+                              & ((v["setting"] == RESIDENTIAL) | (v["setting"] == NURSING)))
+        service = self._service_of(v["setting"][rows])
+        fee = self.weekly_fee(service, v["age_m"][rows], np.zeros(len(rows)))
+        return float((fee - np.minimum(self.weekly_charge(v, rows, service), fee)).sum()) * self.scale
+
+    def fix_care_home_share(self, v: dict) -> None:
+        """At the end of the first year: the share of the budget its care home places take a week, which the
+        ceiling (``care_home_spend_ceiling`` times it) holds from the second year on."""
+        self.care_home_share = self.care_home_commitment(v) / (self.budget / WEEKS_PER_YEAR) if self.budget > 0 else 0.0
+
+    def care_home_room(self, v: dict) -> float:
+        """GBP a week the council may still commit to new care home places under its ceiling (inf: none)."""
+        ceiling = self.policy.care_home_spend_ceiling
+        if ceiling is None or self.care_home_share is None:
+            return np.inf
+        return ceiling * self.care_home_share * self.budget / WEEKS_PER_YEAR - self.care_home_commitment(v)
+
     @staticmethod
     def _service_of(setting: np.ndarray) -> np.ndarray:
         lookup = np.full(8, -1, np.int8)
@@ -253,12 +290,12 @@ class Council(mesa.Agent):
         self.income_ytd = self.spent = 0.0
         return outturn
 
-    def open_year(self, years_elapsed: int, fy_start_year: int) -> None:
-        """April: this year's income and prices; after an overspend, the scenario's responses."""
+    def open_year(self, years_elapsed: int, demand: float) -> None:
+        """April: this year's prices and income (``demand``: the demand index, 1 in the base year); after an
+        overspend, the scenario's responses."""
         f = self.finance
-        self.annual = self.plan.for_year(years_elapsed, fy_start_year)
-        self.budget = sum(self.annual.values())
-        self.price = (1.0 + f.real_unit_cost_growth_per_year) ** years_elapsed
+        self.years_elapsed, self.demand = years_elapsed, demand
+        self._set_income()
         overspent = self.last_outturn < 0
         self.frozen = overspent and "freeze_placements" in f.overspend_responses
         if overspent and "tighten_eligibility" in f.overspend_responses:
@@ -269,6 +306,12 @@ class Council(mesa.Agent):
             self.package_factor *= 1.0 - f.package_cut_share
         elif not overspent:
             self.package_factor = min(1.0, self.package_factor + f.package_recovery_per_year)
+
+    def _set_income(self) -> None:
+        """This year's real unit-cost index and income by source, from the plan and the cost pressure."""
+        self.price = (1.0 + self.finance.real_unit_cost_growth_per_year) ** self.years_elapsed
+        self.annual = self.plan.for_year(self.years_elapsed, self.demand * self.price)
+        self.budget = sum(self.annual.values())
 
     def receive_income(self, f: "MonthFlows") -> None:
         """A month's income from each source (charges are added when collected)."""
@@ -519,6 +562,17 @@ class Council(mesa.Agent):
         net = np.maximum(self.hours_needed(v, idx) - informal[idx], 0.0)
         hours = np.minimum(net, self.max_hours(v["age_m"][idx])).round()
         hours = np.where(selfpay, hours, np.floor(hours * self.package_factor))
+        # council-funded care home places beyond the ceiling: the largest home care package instead, still
+        # queued for a place (someone already in home care keeps their package)
+        over = self._beyond_ceiling(v, idx, plan, in_home & ~outside)
+        held = int(np.count_nonzero(over))  # still waiting for a place
+        if over.any():
+            plan = np.where(over, HOME, plan)
+            in_home &= ~over
+            keep = over & (v["setting"][idx] == HOME_CARE)
+            idx, plan, in_home, chc, selfpay, outside, hours = (a[~keep] for a in (idx, plan, in_home, chc, selfpay,
+                                                                                   outside, hours))
+            over = over[~keep]
 
         # capacity in queue order: beds by kind and home care hours. Those paid from
         # outside the council's budget buy in the market first, so they never wait behind people the
@@ -558,7 +612,7 @@ class Council(mesa.Agent):
             ok |= ward & admit_within(np.where(ward, cost[cand], 0.0), headroom + cuttable)
         admitted[cand[ok]] = True
 
-        f.waiting_for_bed = int(np.count_nonzero(in_home & ~admitted))
+        f.waiting_for_bed = int(np.count_nonzero(in_home & ~admitted)) + held
         rows = idx[admitted]
         plan_a = plan[admitted]
         payer = np.select([selfpay[admitted], chc[admitted]], [1, 2], 0)  # FUNDERS order: council, self, NHS
@@ -568,7 +622,7 @@ class Council(mesa.Agent):
         v["funding"][rows] = np.array([COUNCIL_FUNDED, SELF_FUNDED, NHS_FUNDED], np.uint8)[payer]
         v["package_hours"][rows] = np.where(plan_a == HOME, hours[admitted], 0).astype(np.uint8)
         v["months_in_state"][rows] = 0
-        v["waiting_since"][rows] = NOT_WAITING
+        v["waiting_since"][rows[~over[admitted]]] = NOT_WAITING  # beyond the ceiling: still queued for a place
         # moving into a care home: the home is sold or deferred, its value joins capital
         moving = rows[(plan_a == RES) | (plan_a == NUR)]
         sold = moving[v["partner"][moving] < 0]
@@ -580,6 +634,15 @@ class Council(mesa.Agent):
         f.admissions += np.bincount(plan_a * 3 + payer, minlength=12).reshape(4, 3)
         reab_paid = np.count_nonzero(plan_a == REAB)
         f.spend[REAB] += reab_paid * p.unit_costs_gbp.reablement_per_episode * self.price * self.scale
+
+    def _beyond_ceiling(self, v: dict, idx: np.ndarray, plan: np.ndarray, council_home: np.ndarray) -> np.ndarray:
+        """Which council-funded care home candidates (queue order) the care home ceiling turns away this month."""
+        room = self.care_home_room(v)
+        if not np.isfinite(room) or not council_home.any():
+            return np.zeros(len(idx), bool)
+        fee = self.weekly_fee(plan, v["age_m"][idx], np.zeros(len(idx)))
+        fee -= np.minimum(self.weekly_charge(v, idx, plan), fee)
+        return council_home & ~admit_within(np.where(council_home, fee, 0.0) * self.scale, room)
 
     def _pay(self, v: dict, f: MonthFlows) -> None:
         """This month's fees: council spend and charges, self-funders' spending down their capital."""

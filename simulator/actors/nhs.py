@@ -21,8 +21,13 @@ class NHSBody(mesa.Agent):
     def __init__(self, model: mesa.Model, name: str, councils: list[int], params: NHS, scale: float,
                  rise_on_admission: np.ndarray):
         super().__init__(model)
-        self.name, self.councils, self.p, self.scale = name, councils, params, scale
+        self.name, self.councils, self.scale = name, councils, scale
         self.rise = rise_on_admission  # (sex, age, need): P(need rises during a stay), from the rate tables
+        self.set_params(params)
+
+    def set_params(self, params: NHS) -> None:
+        """The NHS parameters in force (at the start, and when a timeline changes them)."""
+        self.p = params
         rates = np.array([params.emergency_admissions_per_year_need0[b] for b in NHS_AGE_BANDS])
         self.admission_table = hospital.monthly_admission_table(rates, np.asarray(params.admission_risk_by_need))
 

@@ -57,3 +57,14 @@ def community_support(eligible: np.ndarray, hours_available: float, max_per_pers
     n = int(np.count_nonzero(eligible))
     each = min(hours_available / n, max_per_person) if n else 0.0
     return np.where(eligible, np.float32(each), np.float32(0.0))
+
+
+def change_coverage(flags: np.ndarray, bit: np.uint8, old: float, new: float, rng: np.random.Generator) -> None:
+    """A service's coverage moves from ``old`` to ``new`` (shares of everyone): people gain the flag ``bit``
+    with chance (new - old) / (1 - old), or lose it with chance 1 - new / old, so that the share becomes ``new``."""
+    has = (flags & bit) != 0
+    u = rng.random(len(flags))
+    if new > old:
+        flags[~has & (u < (new - old) / max(1.0 - old, 1e-12))] |= bit
+    elif new < old:
+        flags[has & (u >= new / old)] &= ~bit
