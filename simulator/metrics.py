@@ -69,6 +69,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "resident_deaths": ((), "people/month", "Deaths of care home residents", "flow", True),
     "entrants": ((), "people/month", "Young people turning 18", "flow", True),
     "migrants": ((), "people/month", "Net international migrants arriving (adults)", "flow", True),
+    "movers": ((), "people/month", "Adults at home moving away (population churn), each replaced by a newcomer",
+               "flow", True),
     "presentations": ((), "people/month", "New requests to the council for support from eligible people", "flow", True),
     "private_arrangements": ((), "people/month", "Eligible self-funders arranging their care without the council",
                              "flow", True),
@@ -194,6 +196,7 @@ class Recorder:
         d["resident_deaths"][t, c] = np.count_nonzero(died & in_home)
         d["entrants"][t, c] = ctx.n_entrants
         d["migrants"][t, c] = ctx.n_migrants
+        d["movers"][t, c] = ctx.n_movers
         d["presentations"][t, c] = flows.presentations
         d["private_arrangements"][t, c] = flows.private_arrangements
         d["assessments"][t, c] = flows.assessments

@@ -33,6 +33,7 @@ class CouncilMonth:
     died: np.ndarray = None
     n_entrants: int = 0
     n_migrants: int = 0
+    n_movers: int = 0  # moved away this month (churn), each replaced by a newcomer
     informal: np.ndarray = None
     unpaid_carers: np.ndarray = None  # carers of people with need 2+ at home, by hours band (agents)
     hospital_admissions: int = 0
@@ -66,7 +67,7 @@ class CareModel(mesa.Model):
         self._rng = {(c, p): streams.stream(seed, replicate, code, p)
                      for c, code in enumerate(self.codes)
                      for p in ("demography", "needs", "council", "entrants", "migration", "hospital", "care_market",
-                                    "timeline")}
+                                    "timeline", "churn")}
         self.cohorts = [entrant_cohorts(row, scenario.run.years + 1) for row in persons]
         self.adults = persons[:, 18:].sum(axis=1)
         england_adults = float(data.council_table(["ENGLAND"])[data.age_columns()[18:]].to_numpy().sum())
@@ -88,8 +89,10 @@ class CareModel(mesa.Model):
             cols["partner"] = link_partners(rng, sc, cols["age_m"], cols["sex"])
             by_council.append(cols)
         migrants = sum(sc.demography.net_migration_per_year.values()) * sc.run.years / sc.run.scale
-        room = [int(np.ceil((cohort.sum() / sc.run.scale + migrants * share) * 1.02)) + 24 * sc.run.years + 16
-                for cohort, share in zip(self.cohorts, self.migrant_share)]
+        churn = sc.demography.churn_per_year * sc.run.years  # newcomers per adult, at most
+        room = [int(np.ceil((cohort.sum() / sc.run.scale + migrants * share + churn * len(cols["age_m"])) * 1.02))
+                + 24 * sc.run.years + 16
+                for cohort, share, cols in zip(self.cohorts, self.migrant_share, by_council)]
         pop = Population.allocate([len(cols["age_m"]) + extra for cols, extra in zip(by_council, room)])
         for c, cols in enumerate(by_council):
             local = cols.pop("partner")
@@ -98,9 +101,11 @@ class CareModel(mesa.Model):
         return pop
 
     def _demand_base(self) -> tuple[np.ndarray, np.ndarray]:
-        """Weights of the demand index (the target prevalence of need 2+ by sex and single age: the same for
-        every council, so a council's index does not depend on its companions) and each council's start index."""
-        weights = self.tables.prevalence[:, :, 2:].sum(axis=2)
+        """Weights of the demand index (care hours a week expected by sex and single age: the target prevalence
+        of each need level times the hours it needs; the same for every council, so a council's index does not
+        depend on its companions) and each council's index at the start."""
+        hours = np.asarray(self.scenario.council.home_care_hours_by_need, float)
+        weights = self.tables.prevalence @ hours
         return weights, np.array([self._demand_now(c, weights) for c in range(len(self.codes))])
 
     def _demand_now(self, c: int, weights: np.ndarray) -> float:
@@ -291,7 +296,7 @@ class CareModel(mesa.Model):
             body.set_params(self.scenario.nhs)
 
     def _demography(self, ctx: CouncilMonth) -> None:
-        """Ageing, deaths by age, sex and need, widowhood, young people turning 18, net migration."""
+        """Ageing, deaths by age, sex and need, widowhood, young people turning 18, net migration, churn."""
         sc, v, c = self.scenario, ctx.v, ctx.c
         rng = self._rng[(c, "demography")]
         demography.age_one_month(v["age_m"], v["alive"])
@@ -308,6 +313,20 @@ class CareModel(mesa.Model):
             self._arrive(ctx, np.full(n, 18 * 12, np.uint16), rng_e)
             ctx.n_entrants = n
         self._migrate(ctx)
+        self._churn(ctx)
+
+    def _churn(self, ctx: CouncilMonth) -> None:
+        """Population churn: working-age people at home without a partner move away, and as many newcomers of
+        their ages arrive, unknown to the council (drawn as at synthesis)."""
+        rate = self.scenario.demography.churn_per_year / 12.0
+        if rate <= 0:
+            return
+        v, rng = ctx.v, self._rng[(ctx.c, "churn")]
+        movers = demography.draw_movers(rng.random(len(v["alive"])), rate, v["alive"], v["age_m"], v["partner"],
+                                        v["setting"])
+        v["alive"][movers] = False  # gone from the area (not deaths)
+        ctx.n_movers = len(movers)
+        self._arrive(ctx, v["age_m"][movers].copy(), rng)
 
     def _arrive(self, ctx: CouncilMonth, age_m: np.ndarray, rng: np.random.Generator) -> None:
         """New adults of the given ages join the council (sex by the age's female share, the rest drawn as at

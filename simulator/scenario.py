@@ -120,6 +120,7 @@ class Demography(_Strict):
     mortality_improvement_per_year: Annotated[float, Field(ge=-0.1, le=0.1)]
     entrants: bool
     net_migration_per_year: dict[str, NonNegative]
+    churn_per_year: Annotated[float, Field(ge=0, le=0.5)]
 
     @field_validator("net_migration_per_year")
     @classmethod
@@ -592,7 +593,9 @@ def _key_lines(path: Path) -> dict[tuple, int]:
 
 
 def _where(loc: tuple, files: list) -> str:
-    """'file:line' of the deepest part of ``loc`` written in one of ``files`` (child first), else ''."""
+    """'file:line' where the deepest part of ``loc`` is written among ``files`` (child first, which wins a tie),
+    else ''."""
+    best, where = 0, ""
     for path, offset in files:
         lines = _key_lines(path)
         parts = list(loc)
@@ -600,13 +603,14 @@ def _where(loc: tuple, files: list) -> str:
             if parts[1] < offset:
                 continue  # an inherited event: written in a parent
             parts[1] -= offset
-        for n in range(len(parts), 0, -1):
+        for n in range(len(parts), best, -1):
             here = tuple(parts[:n])
             if len(here) >= 3 and here[0] == "timeline" and here[2] in ("set", "scale"):
                 here = (*here[:3], ".".join(str(p) for p in parts[3:]))[: n if n <= 3 else 4]
             if here in lines:
-                return f"{path}:{lines[here]}"
-    return ""
+                best, where = n, f"{path}:{lines[here]}"
+                break
+    return where
 
 
 def _valid_keys(parent: tuple) -> list[str]:

@@ -81,7 +81,7 @@ def schedule(scenario: Scenario) -> Schedule:
     base = scenario.model_dump()
     out = Schedule()
     current: dict[tuple[Scope, str], Any] = {}
-    busy: dict[tuple[Scope, str], tuple[int, int]] = {}  # ramps running: until step, event index
+    busy: dict[tuple[Scope, str], tuple[int, int]] = {}  # ramps: their last step, event index
     named = switches(base)
     for i, event in sorted(enumerate(scenario.timeline), key=lambda e: step_of(e[1].at, scenario)):
         t0 = step_of(event.at, scenario)
@@ -93,7 +93,7 @@ def schedule(scenario: Scenario) -> Schedule:
             tree = base if scope is None else _local_tree(scenario, scope)
             for path, how, value in targets:
                 key = (scope, path)
-                if key in busy and busy[key][0] > t0:
+                if key in busy and busy[key][0] >= t0:
                     raise ScenarioError(f"timeline.{i}: {path} is still ramping from timeline.{busy[key][1]}")
                 start = current.get(key, current.get((None, path), leaf(tree, path)))
                 target = start * value if how == "scale" else value
@@ -104,13 +104,22 @@ def schedule(scenario: Scenario) -> Schedule:
                 for t, v in steps:
                     out.changes.setdefault(t, {}).setdefault(scope, {})[path] = v
                 current[key] = target
-                busy[key] = (t0 + n, i)
+                if len(steps) > 1:
+                    busy[key] = (steps[-1][0], i)  # a ramp: its last step
+                else:
+                    busy.pop(key, None)
         if event.close_beds:
             beds = np.array([event.close_beds.get("residential", 0), event.close_beds.get("nursing", 0)], float)
             for k in range(n):
                 out.beds.setdefault(t0 + k, []).append((None if event.councils is None else tuple(event.councils),
                                                          beds / n))
     return out
+
+
+def last_step(event, scenario: Scenario) -> int:
+    """The step of an event's last change: the end of its ramp (by month or by year), or its month."""
+    t0, n = step_of(event.at, scenario), event.months()
+    return t0 + n - 1 if event.by == "month" else t0 + 12 * (max(n // 12, 1) - 1)
 
 
 def _local_tree(scenario: Scenario, code: str) -> dict:
@@ -151,17 +160,23 @@ def describe(scenario: Scenario) -> str:
         when = f"{y0 + y}-{m + 1:02d}"
         for scope, updates in sched.changes.get(t, {}).items():
             for path, value in updates.items():
-                lines.append(f"{when}  {scope or 'all councils'}  {path}: {value:.6g}" if isinstance(value, float)
-                             and not isinstance(value, bool) else f"{when}  {scope or 'all councils'}  {path}: {value}")
+                lines.append(f"{when}  {scope or 'all councils'}  {path}: {_show(value)}")
         for councils, beds in sched.beds.get(t, []):
             where = ", ".join(councils) if councils else "all councils"
             lines.append(f"{when}  {where}  close beds: {beds[0]:.0f} residential, {beds[1]:.0f} nursing")
     return "\n".join(lines)
 
 
+def _show(value: Any) -> str:
+    """A value as ``describe`` prints it: large amounts with thousands separators, others to 6 figures."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return f"{value:,.0f}" if abs(value) >= 1e5 else f"{value:.6g}"
+
+
 def check(scenario: Scenario) -> None:
-    """Every event names parameters a timeline may change, councils of the scenario and a month in the run,
-    and each change alone leaves a valid scenario; else a ``ValueError`` whose message opens with the key."""
+    """Every event names parameters a timeline may change, councils of the scenario and a month in the run, and
+    the events together leave a valid scenario; else a ``ValueError`` whose message opens with the key."""
     import difflib
 
     tree = scenario.model_dump()
@@ -194,13 +209,27 @@ def check(scenario: Scenario) -> None:
                 near = difflib.get_close_matches(name, list(named), n=1, cutoff=0.6)
                 raise ValueError(f"{where}.switch.{name}: unknown switch; "
                                  + (f"did you mean {near[0]}?" if near else f"expected one of {', '.join(sorted(named))}"))
+    _check_together(scenario)
+
+
+def _check_together(scenario: Scenario) -> None:
+    """The events together: no two ramps of one parameter overlap, and the policy in force is valid when each
+    event has finished (a linear ramp between valid values stays valid on the way)."""
+    try:
+        sched = schedule(scenario)
+    except ScenarioError as exc:
+        where, problem = str(exc).split(": ", 1)
+        raise ValueError(f"{where}: {problem}") from None
+    ends = sorted((last_step(e, scenario), i) for i, e in enumerate(scenario.timeline))
+    state: dict[Scope, dict[str, Any]] = {}
+    done = -1
+    for end, i in ends:
+        for t in sorted(t for t in sched.changes if done < t <= end):
+            for scope, updates in sched.changes[t].items():
+                state.setdefault(scope, {}).update(updates)
+        done = max(done, end)
         try:
-            sched = schedule(scenario.model_copy(update={"timeline": [event]}))
-            final: dict[Scope, dict[str, Any]] = {}
-            for t in sorted(sched.changes):
-                for scope, updates in sched.changes[t].items():
-                    final.setdefault(scope, {}).update(updates)
-            scenario_with(scenario, final.get(None, {}), {k: v for k, v in final.items() if k is not None})
+            scenario_with(scenario, state.get(None, {}), {k: v for k, v in state.items() if k is not None})
         except ScenarioError as exc:
             problem = str(exc).split(": ", 1)[1]
-            raise ValueError(f"{where}: {problem}") from None
+            raise ValueError(f"timeline.{i}: {problem}") from None

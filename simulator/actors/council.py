@@ -126,6 +126,7 @@ class Council(mesa.Agent):
         self.threshold = self.policy.eligibility_threshold  # may tighten after an overspend
         self.frozen = False  # no new council-funded care home placements this year
         self.package_factor = 1.0  # council home care packages as a share of assessed hours this year
+        self.recovering = False  # packages growing back towards assessed hours this year (no overspend last year)
         self.care_home_share = None  # share of the budget committed weekly to care home places at the first March
         self.price = 1.0  # real unit-cost index, 1 in the base year
         self.overheads = 0.0  # spend outside care packages expected each month, GBP (set each month)
@@ -301,11 +302,10 @@ class Council(mesa.Agent):
         if overspent and "tighten_eligibility" in f.overspend_responses:
             self.threshold = min(self.threshold + 1, 4)
         # packages are sized at package_factor x assessed hours (applied at the monthly review): cut after
-        # an overspend if the scenario says so, otherwise recovering by a bounded step a year
+        # an overspend if the scenario says so, otherwise recovering by a bounded amount over the year
         if overspent and "cut_package_hours" in f.overspend_responses:
             self.package_factor *= 1.0 - f.package_cut_share
-        elif not overspent:
-            self.package_factor = min(1.0, self.package_factor + f.package_recovery_per_year)
+        self.recovering = not overspent  # packages recover month by month through the year (see step_month)
 
     def _set_income(self) -> None:
         """This year's real unit-cost index and income by source, from the plan and the cost pressure."""
@@ -331,6 +331,8 @@ class Council(mesa.Agent):
             v["flags"][:] &= ~LTS_THIS_YEAR
         if not initial:
             self._end_reablement(v, f)
+            if self.recovering:  # a twelfth of the year's recovery a month: the workforce can follow it
+                self.package_factor = min(1.0, self.package_factor + self.finance.package_recovery_per_year / 12)
             self._review_packages(v, informal, t, month)
         telecare = self._telecare_users(v)
         if not initial:
@@ -401,7 +403,7 @@ class Council(mesa.Agent):
     def _cut_if_overcommitted(self, v: dict, month: int) -> None:
         """Overcommitted (duties such as self-funders turning to the council): cut home care hours pro rata.
 
-        The cut lowers ``package_factor`` too, so reviews do not restore the hours; it recovers in April.
+        The cut lowers ``package_factor`` too, so reviews do not restore the hours, and stops this year's recovery.
         """
         gap = -self.headroom(v, month)
         if gap <= 0:
@@ -413,6 +415,7 @@ class Council(mesa.Agent):
         keep = max(0.0, 1.0 - gap / (weekly * self.weeks_left(month)))
         v["package_hours"][funded] = np.floor(hours * keep).astype(np.uint8)
         self.package_factor *= keep
+        self.recovering = False
 
     def _home_care_weekly_cost(self, v: dict) -> tuple[np.ndarray, float]:
         """Council-funded home care clients (rows) and their packages' weekly cost, GBP: what cuts can save."""
@@ -562,14 +565,14 @@ class Council(mesa.Agent):
         net = np.maximum(self.hours_needed(v, idx) - informal[idx], 0.0)
         hours = np.minimum(net, self.max_hours(v["age_m"][idx])).round()
         hours = np.where(selfpay, hours, np.floor(hours * self.package_factor))
-        # council-funded care home places beyond the ceiling: the largest home care package instead, still
-        # queued for a place (someone already in home care keeps their package)
+        # council-funded care home places beyond the ceiling: a patient goes home with the largest home care
+        # package; everyone stays queued for a place (people at home keep what they have meanwhile)
         over = self._beyond_ceiling(v, idx, plan, in_home & ~outside)
         held = int(np.count_nonzero(over))  # still waiting for a place
         if over.any():
             plan = np.where(over, HOME, plan)
             in_home &= ~over
-            keep = over & (v["setting"][idx] == HOME_CARE)
+            keep = over & (v["setting"][idx] != HOSPITAL)
             idx, plan, in_home, chc, selfpay, outside, hours = (a[~keep] for a in (idx, plan, in_home, chc, selfpay,
                                                                                    outside, hours))
             over = over[~keep]

@@ -1,10 +1,10 @@
-"""Demography: ageing, deaths (life table x need hazard ratio), widowhood, new adults and net migration."""
+"""Demography: ageing, deaths (life table x need hazard ratio), widowhood, new adults, net migration and churn."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..population import NO_PARTNER
+from ..population import COMMUNITY, HOME_CARE, NO_PARTNER
 
 MAX_AGE_MONTHS = 110 * 12 + 11
 
@@ -56,3 +56,11 @@ def migrant_ages(per_year: np.ndarray, band_edges: np.ndarray, share: float, sca
     lo = np.repeat(np.asarray(band_edges[:-1]) * 12, n)
     hi = np.repeat(np.asarray(band_edges[1:]) * 12, n)
     return (lo + np.floor(rng.random(len(lo)) * (hi - lo))).astype(np.uint16)
+
+
+def draw_movers(u: np.ndarray, rate_per_month: float, alive: np.ndarray, age_m: np.ndarray, partner: np.ndarray,
+                setting: np.ndarray) -> np.ndarray:
+    """Rows of people who move away this month (population churn): aged 18-64, living at home (no care home,
+    hospital or reablement), without a partner, each with chance ``rate_per_month``; ``u`` uniform, one a person."""
+    at_home = (setting == COMMUNITY) | (setting == HOME_CARE)
+    return np.flatnonzero(alive & at_home & (partner < 0) & (age_m < 65 * 12) & (u < rate_per_month))
