@@ -156,6 +156,7 @@ class Prevention(_Strict):
     telecare_coverage: Share
     telecare_admission_rr: Annotated[float, Field(gt=0, le=5)]
     telecare_cost_per_person_year_gbp: Money
+    early_intervention: bool
     early_intervention_places_per_100k_adults: NonNegative
     early_intervention_find_per_month: Probability
     early_intervention_decline_rr: Annotated[float, Field(gt=0, le=5)]

@@ -35,11 +35,12 @@ def test_telecare_at_the_low_end_of_its_range_cuts_admissions(three, base):
 
 
 def test_early_intervention_scheme_supports_people_at_a_cost(three, base):
-    ei = simulator.run(three.with_updates({"prevention.early_intervention_places_per_100k_adults": 500}))
+    on = {"prevention.early_intervention": True, "prevention.early_intervention_places_per_100k_adults": 500}
+    ei = simulator.run(three.with_updates(on))
     clients = ei.early_intervention_clients.isel(time=-1)
     assert float(clients.sum()) > 0 and float(base.early_intervention_clients.sum()) == 0
     # no more people than places (500 per 100,000 adults, rounded to agents)
-    model = simulator.CareModel(three.with_updates({"prevention.early_intervention_places_per_100k_adults": 500}))
+    model = simulator.CareModel(three.with_updates(on))
     places = [c.early_places * three.run.scale for c in model.councils]
     assert all(float(clients.isel(council=k)) <= places[k] for k in range(3))
     cost = ei.other_spend.sel(other_item="early_intervention").isel(time=-1)

@@ -104,3 +104,13 @@ def test_policies_start_in_april_2020_so_the_first_year_is_the_baseline(tables):
     for name in ("funding_cut", "early_intervention", "single_pot", "reablement_telecare", "outsourcing",
                  "workforce_shortage", "care_home_losses"):
         pd.testing.assert_series_equal(tables[name]["2019/20"], tables["baseline"]["2019/20"], check_names=False)
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_scenario_runs(path):
+    """Every file in scenarios/ validates and runs (at 1 agent per 2,000 adults, enough to step every
+    council and the April 2020 events; two years), with people in care and money spent."""
+    sc = simulator.load_scenario(path).with_updates({"run.scale": 2000, "run.years": 2})
+    ds = simulator.run(sc)
+    assert ds.sizes["time"] == 24
+    assert float(ds.clients.sum()) > 0 and float(ds.council_spend.sum()) > 0

@@ -361,11 +361,8 @@ ERRORS = {
                  "did you mean council.eligibility_threshold?"),
     "switch_name": ("timeline:\n  - at: 2020-04\n    switch:\n      reablement_frist: off\n", "reablement_frist",
                     "timeline.0.switch.reablement_frist: unknown switch; did you mean reablement_first?"),
-    "month_after_run": ("timeline:\n  - note: one month too late\n    at: 2022-04\n"
-                        "    set: {council.eligibility_threshold: 2}\n", "2022-04",
-                        "timeline.0.at: 2022-04 is outside the run (2019-04, 3 years)"),
     "month_before_run": ("timeline:\n  - set: {council.eligibility_threshold: 2}\n    at: 2019-03\n", "2019-03",
-                         "timeline.0.at: 2019-03 is outside the run (2019-04, 3 years)"),
+                         "timeline.0.at: 2019-03 is before the run starts (2019-04)"),
     "council_not_in_geography": (THREE_GEO + "timeline:\n  - at: 2020-04\n    set: {council.eligibility_threshold: 2}\n"
                                  f"    councils: [{HACKNEY}]\n", f"councils: [{HACKNEY}]",
                                  f"timeline.0.councils: {HACKNEY} is not one of this scenario's councils "
@@ -400,10 +397,19 @@ def test_error_names_file_line_key_and_nearest_key(tmp_path, name):
 
 
 def test_event_in_the_last_month_of_the_run_is_valid(tmp_path):
-    """The boundary of month_after_run: 2022-03 is the run's last month (step 35)."""
+    """2022-03 is the run's last month (step 35)."""
     sc = load_scenario(write(tmp_path / "last.yaml", HEAD + "timeline:\n  - at: 2022-03\n"
                              "    set: {council.eligibility_threshold: 2}\n"))
     assert timeline.step_of(sc.timeline[0].at, sc) == 35 == sc.run.months - 1
+
+
+def test_event_after_the_run_is_kept_and_never_happens(tmp_path):
+    """A shorter run of a scenario (--years) keeps its later events: they load and change nothing in the run."""
+    sc = load_scenario(write(tmp_path / "late.yaml", HEAD + "timeline:\n  - at: 2030-04\n"
+                             "    set: {council.eligibility_threshold: 4}\n")).with_updates({"run.years": 1,
+                                                                                           "run.scale": 1000})
+    ds = simulator.run(sc)
+    assert np.all(ds.eligibility_threshold.values == 3)
 
 
 def test_overlapping_ramps_are_refused_at_load_with_file_and_line(tmp_path):

@@ -137,7 +137,9 @@ class Council(mesa.Agent):
         self.care_home_cost_index = self.policy.care_home_cost_index or self._data_cost_index[0]
         self.home_care_cost_index = self.policy.home_care_cost_index or self._data_cost_index[1]
         per_100k = self.adults / 1e5 / self.scale
-        self.early_places = int(round(local.prevention.early_intervention_places_per_100k_adults * per_100k))
+        pv = local.prevention
+        self.early_places = int(round(pv.early_intervention_places_per_100k_adults * per_100k)) if pv.early_intervention \
+            else 0
         self.reablement_slots = int(round(self.policy.reablement_slots_per_100k_adults * per_100k))
         self.assessment_slots = int(round(self.policy.assessments_per_100k_adults_per_month * per_100k))
         ratio = [1.0] + [self.policy.hours_ratio_by_reason[r] for r in REASONS[1:]]
