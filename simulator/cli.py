@@ -44,6 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--years", type=int, help="override run.years")
     run.add_argument("--scale", type=float, help="override run.scale (people per agent; 1 = every adult)")
     run.add_argument("--overwrite", action="store_true", help="replace a non-empty results folder")
+    run.add_argument("--replicates", type=_at_least_one, default=1,
+                     help="replicates of each scenario (an ensemble: results/ensemble/ensemble.nc)")
+    run.add_argument("--workers", type=_at_least_one, default=1,
+                     help="processes on a local Dask cluster (same results for any number)")
+    run.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    run.add_argument("--council-chunks", type=_at_least_one, default=1,
+                     help="split each run's councils into this many tasks (NHS bodies kept whole)")
+    run.add_argument("--resume", action="store_true", help="finish an interrupted ensemble: run only missing tasks")
+    run.add_argument("--format", choices=("netcdf", "zarr"), default="netcdf", help="ensemble file format")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--no-figure", action="store_true", help="skip the figure")
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -102,6 +111,8 @@ def cmd_run(args) -> int:
     if len(set(names)) < len(names):
         raise ScenarioError(f"command line: two scenarios are named {max(names, key=names.count)}; "
                             "expected a distinct name for each results folder")
+    if args.replicates > 1 or args.workers > 1 or args.scheduler or args.resume or args.council_chunks > 1:
+        return _run_ensemble(args, scenarios)
     if len(scenarios) == 1:
         outs = [args.out or Path("results") / names[0]]
     else:
@@ -117,6 +128,21 @@ def cmd_run(args) -> int:
         write_results(ds, out, overwrite=args.overwrite, figure=not args.no_figure)
         print(f"caresim: wrote {out}/ ({', '.join(sorted(p.name for p in out.iterdir()))}) "
               f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _run_ensemble(args, scenarios) -> int:
+    from . import ensemble
+
+    out = args.out or Path("results") / "ensemble"
+    tasks = ensemble.plan(scenarios, args.replicates, args.council_chunks)
+    started = time.perf_counter()
+    print(f"caresim: {len(tasks)} task(s): {len(scenarios)} scenario(s) x {args.replicates} replicate(s) "
+          f"x {len(tasks) // (len(scenarios) * args.replicates)} council group(s)", file=sys.stderr)
+    ds = ensemble.execute(tasks, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                          overwrite=args.overwrite, progress=not args.no_progress)
+    path = ensemble.write(ds, out, args.format)
+    print(f"caresim: wrote {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
 
 

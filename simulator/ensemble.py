@@ -1,0 +1,322 @@
+"""Ensembles: many (scenario, replicate, parameter set, group of councils) tasks, on one machine or on Dask.
+
+A task runs one scenario for one replicate and one parameter set (a sweep's sample) over one group of
+councils; councils that share an NHS body are always in one group. Its random streams are keyed by seed,
+replicate, council and purpose (``streams``), never by worker, task or order, and no council's results
+depend on which others run beside it, so an ensemble gives bit-identical results for any number of
+workers and any split. Each finished task writes its own netCDF file atomically (a temporary file, then
+a rename) and is recorded in ``manifest.json``; ``resume`` runs only the tasks without a file. The tasks
+are combined into one Dataset with ``scenario``, ``replicate`` and (for a sweep) ``sample`` dimensions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .report import OutputError
+from .scenario import Scenario
+
+MANIFEST = "manifest.json"
+TASKS = "tasks"
+#: set to a file path, the first task to start creates the file and kills its own process (tests of retries)
+FAULT_ONCE_ENV = "CARESIM_FAULT_ONCE"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: a scenario (already with the sample's parameters), a replicate, a council group."""
+
+    scenario: Scenario
+    scenario_name: str
+    replicate: int
+    sample: int  # index of the sweep's parameter set (0 without a sweep)
+    group: int  # index of the council group
+    councils: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.scenario_name}__r{self.replicate:04d}__s{self.sample:04d}__g{self.group:04d}"
+
+
+def council_groups(scenario: Scenario, chunks: int = 1) -> list[tuple[str, ...]]:
+    """The scenario's councils in ``chunks`` groups (fewer if there are fewer NHS bodies), NHS bodies whole:
+    bodies are dealt in order to the group with the fewest councils so far."""
+    bodies = [tuple(members) for _name, members in scenario.geography.nhs_groups()]
+    if scenario.geography.councils in (["ENGLAND"], ["ALL"]) and len(bodies) == 1:
+        return [tuple(scenario.geography.codes())]
+    n = max(1, min(chunks, len(bodies)))
+    groups: list[list[str]] = [[] for _ in range(n)]
+    for members in bodies:
+        min(groups, key=len).extend(members)
+    order = {c: i for i, c in enumerate(scenario.geography.codes())}
+    return [tuple(sorted(g, key=order.__getitem__)) for g in groups if g]
+
+
+def restrict(scenario: Scenario, councils: tuple[str, ...]) -> Scenario:
+    """The scenario for a group of its councils: their NHS bodies, their own settings, and timeline events that
+    name any of them (an event naming only other councils is dropped)."""
+    if list(councils) == scenario.geography.codes():
+        return scenario
+    keep = set(councils)
+    bodies = {name: members for name, members in scenario.geography.nhs_bodies.items() if set(members) <= keep}
+    timeline = []
+    for event in scenario.timeline:
+        if event.councils is None:
+            timeline.append(event.model_dump())
+        elif keep & set(event.councils):
+            timeline.append({**event.model_dump(), "councils": [c for c in event.councils if c in keep]})
+    return scenario.with_updates({
+        "geography.councils": list(councils), "geography.nhs_bodies": bodies,
+        "councils": {c: v for c, v in scenario.councils.items() if c in keep}, "timeline": timeline,
+    })
+
+
+def run_task(task: Task, folder: str) -> tuple[str, float]:
+    """Run one task and write its Dataset to ``folder/<key>.nc`` atomically; returns (key, seconds)."""
+    from .model import CareModel
+
+    fault = os.environ.get(FAULT_ONCE_ENV)
+    if fault and not os.path.exists(fault):
+        Path(fault).write_text(task.key, encoding="utf-8")
+        os._exit(17)  # a worker that dies mid-task (tests: the task must be retried elsewhere)
+    started = time.perf_counter()
+    ds = CareModel(restrict(task.scenario, task.councils), replicate=task.replicate).run()
+    ds = ds.assign_attrs(task_key=task.key, sample=task.sample)
+    path = Path(folder) / f"{task.key}.nc"
+    fd, tmp = tempfile.mkstemp(prefix=f".{task.key}.", suffix=".partial", dir=folder)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return task.key, time.perf_counter() - started
+
+
+def plan(scenarios: list[Scenario], replicates: int, chunks: int = 1,
+         samples: dict[str, list[Scenario]] | None = None) -> list[Task]:
+    """Every task of an ensemble: scenarios x replicates x samples x council groups, in a fixed order."""
+    tasks = []
+    for sc in scenarios:
+        variants = (samples or {}).get(sc.name) or [sc]
+        groups = council_groups(sc, chunks)
+        for r in range(replicates):
+            for s, variant in enumerate(variants):
+                for g, councils in enumerate(groups):
+                    tasks.append(Task(variant, sc.name, r, s, g, councils))
+    return tasks
+
+
+def fingerprint(tasks: list[Task]) -> str:
+    """A hash of what the ensemble computes (every task's key and resolved scenario): resume refuses another."""
+    h = hashlib.sha256()
+    for t in tasks:
+        h.update(t.key.encode())
+        h.update(t.scenario.to_yaml().encode())
+        h.update(repr(t.councils).encode())
+    return h.hexdigest()
+
+
+def _write_json(path: Path, data: dict) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
+
+
+def prepare(out: Path, tasks: list[Task], resume: bool, overwrite: bool) -> dict:
+    """The output folder and its manifest: new, resumed (same ensemble only) or replaced."""
+    out = Path(out)
+    manifest_path = out / MANIFEST
+    want = fingerprint(tasks)
+    if out.exists() and any(out.iterdir()):
+        if resume:
+            try:
+                manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                raise OutputError(f"{out}: no readable {MANIFEST}; expected a folder of an interrupted caresim "
+                                  "ensemble to resume") from None
+            if manifest.get("fingerprint") != want:
+                raise OutputError(f"{out}: made by a different ensemble (scenarios, replicates or parameters "
+                                  "differ); resume it with the same command, or pass --overwrite")
+            return manifest
+        if not overwrite:
+            raise OutputError(f"{out}: folder is not empty; pass --resume to finish it or --overwrite to replace it")
+        import shutil
+
+        shutil.rmtree(out)
+    try:
+        (out / TASKS).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the ensemble folder ({exc.strerror or exc})") from None
+    manifest = {"fingerprint": want, "tasks": {}, "complete": False}
+    _write_json(manifest_path, manifest)
+    return manifest
+
+
+def execute(tasks: list[Task], out: Path, workers: int = 1, scheduler: str | None = None, resume: bool = False,
+            overwrite: bool = False, progress: bool = True, retries: int = 2) -> xr.Dataset:
+    """Run the tasks not yet done (in process for one worker, else on a Dask cluster), record each in the
+    manifest as it finishes, then combine everything into one Dataset (returned, and written by ``write``)."""
+    out = Path(out)
+    manifest = prepare(out, tasks, resume, overwrite)
+    folder = out / TASKS
+    done = {k for k in manifest["tasks"] if (folder / f"{k}.nc").exists()}
+    done |= {t.key for t in tasks if (folder / f"{t.key}.nc").exists()}  # written, not yet recorded
+    todo = [t for t in tasks if t.key not in done]
+
+    def record(key: str, seconds: float) -> None:
+        manifest["tasks"][key] = {"file": f"{TASKS}/{key}.nc", "seconds": round(seconds, 3)}
+        _write_json(out / MANIFEST, manifest)
+
+    for key in done - set(manifest["tasks"]):
+        record(key, float("nan"))
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="tasks", unit="task",
+               disable=None if progress else True)
+    if workers <= 1 and scheduler is None:
+        for task in todo:
+            record(*run_task(task, str(folder)))
+            bar.update()
+    else:
+        _on_dask(todo, str(folder), workers, scheduler, retries, record, bar)
+    bar.close()
+    manifest["complete"] = True
+    _write_json(out / MANIFEST, manifest)
+    return combine(tasks, folder)
+
+
+def _on_dask(todo: list[Task], folder: str, workers: int, scheduler: str | None, retries: int, record, bar) -> None:
+    """Submit the tasks to a Dask cluster (a local one of ``workers`` processes, or the scheduler at an address)
+    and record each as it completes; a task whose worker dies is run again on another."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                               silence_logs=40)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise OutputError(f"--scheduler: cannot reach {scheduler} ({exc})") from None
+    print(f"caresim: Dask cluster with {len(client.scheduler_info()['workers'])} worker(s); dashboard "
+          f"{client.dashboard_link}", file=sys.stderr)
+    try:
+        futures = [client.submit(run_task, t, folder, key=t.key, pure=False, retries=retries) for t in todo]
+        for future in as_completed(futures):
+            record(*future.result())
+            bar.update()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def combine(tasks: list[Task], folder: Path) -> xr.Dataset:
+    """The tasks' files as one Dataset: councils joined in each scenario's order, then replicate, sample and
+    scenario dimensions. Every scenario must have the same councils, start and length."""
+    by_run: dict[tuple[str, int, int], list[xr.Dataset]] = {}
+    for t in tasks:
+        by_run.setdefault((t.scenario_name, t.replicate, t.sample), []).append(
+            xr.load_dataset(Path(folder) / f"{t.key}.nc", engine="h5netcdf"))
+    names = list(dict.fromkeys(t.scenario_name for t in tasks))
+    replicates = sorted({t.replicate for t in tasks})
+    samples = sorted({t.sample for t in tasks})
+    yaml_of = {}
+    per_scenario = []
+    for name in names:
+        per_rep = []
+        for r in replicates:
+            per_sample = []
+            for s in samples:
+                parts = by_run[(name, r, s)]
+                ds = parts[0] if len(parts) == 1 else xr.concat(parts, dim="council", data_vars="minimal",
+                                                                 coords="minimal", compat="override")
+                yaml_of[name] = parts[0].attrs.get("scenario_yaml", "")
+                per_sample.append(_without_attrs(ds))
+            per_rep.append(xr.concat(per_sample, dim="sample") if len(samples) > 1 else per_sample[0])
+        per_scenario.append(xr.concat(per_rep, dim="replicate"))
+    try:
+        out = xr.concat(per_scenario, dim="scenario", join="exact")
+    except ValueError as exc:
+        raise OutputError(f"ensemble: scenarios differ in councils, start or length ({exc}); run them apart") from None
+    out = out.assign_coords(scenario=names, replicate=replicates,
+                            scenario_yaml=("scenario", [yaml_of[n] for n in names]))
+    if len(samples) > 1:
+        out = out.assign_coords(sample=samples)
+    first = xr.load_dataset(Path(folder) / f"{tasks[0].key}.nc", engine="h5netcdf")
+    keep = {k: v for k, v in first.attrs.items() if k not in ("scenario_yaml", "scenario_name", "title", "replicate",
+                                                              "task_key", "sample")}
+    return out.assign_attrs(title="caresim ensemble", **keep, scenarios=json.dumps(names))
+
+
+def _without_attrs(ds: xr.Dataset) -> xr.Dataset:
+    out = ds.copy()
+    out.attrs = {}
+    return out
+
+
+def bands(da: xr.DataArray, levels: tuple[float, ...] = (0.5, 0.8, 0.95), dim: str = "replicate") -> xr.Dataset:
+    """Median and central bands over ``dim``: ``median`` and ``lower_XX``/``upper_XX`` for each level (e.g. 95)."""
+    qs = sorted({0.5, *[(1 - lv) / 2 for lv in levels], *[(1 + lv) / 2 for lv in levels]})
+    q = da.quantile(qs, dim=dim)
+    out = {"median": q.sel(quantile=0.5, drop=True)}
+    for lv in levels:
+        tag = f"{round(100 * lv):d}"
+        out[f"lower_{tag}"] = q.sel(quantile=(1 - lv) / 2, drop=True)
+        out[f"upper_{tag}"] = q.sel(quantile=(1 + lv) / 2, drop=True)
+    return xr.Dataset(out).assign_attrs(da.attrs, levels=list(levels), over=dim)
+
+
+def paired_differences(da: xr.DataArray, baseline: str) -> xr.DataArray:
+    """Each scenario minus the baseline, replicate by replicate (same random numbers), before any summary."""
+    return (da - da.sel(scenario=baseline)).drop_sel(scenario=baseline)
+
+
+def write(ds: xr.Dataset, out: Path, fmt: str = "netcdf") -> Path:
+    """The combined ensemble as ``ensemble.nc`` (or ``ensemble.zarr``), written atomically next to the tasks."""
+    out = Path(out)
+    if fmt == "zarr":
+        import shutil
+
+        import warnings
+
+        tmp = out / ".ensemble.zarr.partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        with warnings.catch_warnings():  # zarr 3 warns that fixed-width strings (the labels) lack a v3 spec
+            warnings.filterwarnings("ignore", module="zarr")
+            ds.to_zarr(tmp, mode="w")
+        final = out / "ensemble.zarr"
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+        return final
+    fd, tmp = tempfile.mkstemp(prefix=".ensemble.", suffix=".nc.partial", dir=out)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, out / "ensemble.nc")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out / "ensemble.nc"
+
+
+def identical(a: xr.Dataset, b: xr.Dataset) -> bool:
+    """Whether two ensembles hold the same numbers, bit for bit (attributes aside)."""
+    if set(a.data_vars) != set(b.data_vars):
+        return False
+    return all(np.array_equal(a[v].values, b[v].values) for v in a.data_vars)
