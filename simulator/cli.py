@@ -1,7 +1,9 @@
 """The ``caresim`` command: parses arguments and calls the API; nothing else.
 
     caresim run SCENARIO... [--out DIR] [--seed N] [--years N] [--scale K] [--overwrite]
+    caresim run SCENARIO... --replicates N [--workers W | --scheduler ADDR] [--resume] [--council-chunks K]
     caresim compare RESULTS... [--baseline NAME] [--out DIR] [--overwrite]
+    caresim sensitivity SCENARIO [--samples N] [--replicates R] [--workers W] [--out DIR] [--resume]
     caresim validate SCENARIO
     caresim check [SCENARIO] [--replicates N] [--scale K] [--seed N] [--out FILE.csv]
     caresim calibrate [--scale K] [--seed N] [--out FILE.yaml] [--max-evaluations N] [--workers W]
@@ -56,6 +58,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--no-figure", action="store_true", help="skip the figure")
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    sen = sub.add_parser("sensitivity", help="Sobol indices of the headline outputs over the scenario's sweep ranges")
+    sen.add_argument("scenario", type=Path, help="scenario YAML file with a sweep block of {low, high} ranges")
+    sen.add_argument("--samples", type=_at_least_one, default=64,
+                     help="base sample size N, a power of 2 (runs N x (parameters + 2) parameter sets; default 64)")
+    sen.add_argument("--replicates", type=_at_least_one, default=1, help="replicates averaged per set (default 1)")
+    sen.add_argument("--workers", type=_at_least_one, default=1, help="processes on a local Dask cluster")
+    sen.add_argument("--scheduler", help="address of a running Dask scheduler")
+    sen.add_argument("--out", type=Path, help="folder (default results/sensitivity_<scenario name>)")
+    sen.add_argument("--resume", action="store_true", help="finish an interrupted analysis")
+    sen.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
+    sen.add_argument("--seed", type=int, help="override run.seed")
+    sen.add_argument("--years", type=int, help="override run.years")
+    sen.add_argument("--scale", type=float, help="override run.scale")
+    sen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    sen.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     cmp = sub.add_parser("compare", help="each scenario's difference from the baseline: table and figure")
     cmp.add_argument("results", type=Path, nargs="+", help="result folders written by caresim run")
@@ -137,12 +155,40 @@ def _run_ensemble(args, scenarios) -> int:
     out = args.out or Path("results") / "ensemble"
     tasks = ensemble.plan(scenarios, args.replicates, args.council_chunks)
     started = time.perf_counter()
-    print(f"caresim: {len(tasks)} task(s): {len(scenarios)} scenario(s) x {args.replicates} replicate(s) "
-          f"x {len(tasks) // (len(scenarios) * args.replicates)} council group(s)", file=sys.stderr)
+    print(f"caresim: {ensemble.describe(tasks)}", file=sys.stderr)
     ds = ensemble.execute(tasks, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
                           overwrite=args.overwrite, progress=not args.no_progress)
     path = ensemble.write(ds, out, args.format)
+    if not args.no_figure:
+        ensemble.write_bands(ds, out)
     print(f"caresim: wrote {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_sensitivity(args) -> int:
+    from . import ensemble, sensitivity
+    from .plots import save, sensitivity_figure
+    from .report import write_text_atomic
+
+    scenario = _load(args, args.scenario)
+    try:
+        prob = sensitivity.problem(scenario.sweep)
+    except ValueError as exc:
+        raise ScenarioError(f"{args.scenario}: {exc}") from None
+    if args.samples & (args.samples - 1):
+        raise ScenarioError(f"command line: --samples: expected a power of 2, got {args.samples}")
+    out = args.out or Path("results") / f"sensitivity_{scenario.name}"
+    sets = sensitivity.sample(prob, args.samples, seed=scenario.sweep.seed)
+    tasks = ensemble.plan([sensitivity.scenario_for(scenario, sets, prob)], args.replicates)
+    print(f"caresim: {ensemble.describe(tasks)}", file=sys.stderr)
+    ds = ensemble.execute(tasks, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                          overwrite=args.overwrite, progress=not args.no_progress)
+    ensemble.write(ds, out)
+    table = sensitivity.analyse(prob, sensitivity.outputs(ds))
+    write_text_atomic(out / "sensitivity.csv", table.to_csv(index=False, float_format="%.4f"))
+    save(sensitivity_figure(table, sensitivity.OUTPUTS), out / "sensitivity.png")
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(f"caresim: wrote {out}/ (ensemble.nc, sensitivity.csv, sensitivity.png)", file=sys.stderr)
     return 0
 
 
@@ -213,7 +259,7 @@ def cmd_calibrate(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {"run": cmd_run, "compare": cmd_compare, "validate": cmd_validate, "check": cmd_check,
-               "calibrate": cmd_calibrate}[args.command]
+               "calibrate": cmd_calibrate, "sensitivity": cmd_sensitivity}[args.command]
     try:
         return command(args)
     except (ScenarioError, OutputError) as exc:

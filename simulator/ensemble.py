@@ -42,6 +42,7 @@ class Task:
     sample: int  # index of the sweep's parameter set (0 without a sweep)
     group: int  # index of the council group
     councils: tuple[str, ...]
+    sweep: object = None  # the scenario's Sweep, if any (labels the sample dimension)
 
     @property
     def key(self) -> str:
@@ -104,18 +105,30 @@ def run_task(task: Task, folder: str) -> tuple[str, float]:
     return task.key, time.perf_counter() - started
 
 
-def plan(scenarios: list[Scenario], replicates: int, chunks: int = 1,
-         samples: dict[str, list[Scenario]] | None = None) -> list[Task]:
-    """Every task of an ensemble: scenarios x replicates x samples x council groups, in a fixed order."""
+def plan(scenarios: list[Scenario], replicates: int, chunks: int = 1) -> list[Task]:
+    """Every task of an ensemble: scenarios x replicates x parameter sets (a sweep's) x council groups, in a
+    fixed order. Scenarios with a sweep must all have the same one."""
+    from .sweep import variants as sweep_variants
+
+    sweeps = {sc.sweep.model_dump_json() if sc.sweep else None for sc in scenarios}
+    if len(sweeps) > 1:
+        raise OutputError("ensemble: the scenarios have different sweeps; expected the same sweep (or none) in each")
     tasks = []
     for sc in scenarios:
-        variants = (samples or {}).get(sc.name) or [sc]
+        variants, _sets = sweep_variants(sc)
         groups = council_groups(sc, chunks)
         for r in range(replicates):
             for s, variant in enumerate(variants):
                 for g, councils in enumerate(groups):
-                    tasks.append(Task(variant, sc.name, r, s, g, councils))
+                    tasks.append(Task(variant, sc.name, r, s, g, councils, sc.sweep))
     return tasks
+
+
+def describe(tasks: list[Task]) -> str:
+    """One line: how many tasks, of how many scenarios, replicates, parameter sets and council groups."""
+    count = [len({getattr(t, a) for t in tasks}) for a in ("scenario_name", "replicate", "sample", "group")]
+    return (f"{len(tasks)} task(s): {count[0]} scenario(s) x {count[1]} replicate(s) x {count[2]} parameter set(s) "
+            f"x {count[3]} council group(s)")
 
 
 def fingerprint(tasks: list[Task]) -> str:
@@ -256,12 +269,28 @@ def combine(tasks: list[Task], folder: Path) -> xr.Dataset:
         raise OutputError(f"ensemble: scenarios differ in councils, start or length ({exc}); run them apart") from None
     out = out.assign_coords(scenario=names, replicate=replicates,
                             scenario_yaml=("scenario", [yaml_of[n] for n in names]))
-    if len(samples) > 1:
-        out = out.assign_coords(sample=samples)
+    sweep = tasks[0].sweep
+    if sweep is not None:
+        out = _label_samples(out, sweep)
     first = xr.load_dataset(Path(folder) / f"{tasks[0].key}.nc", engine="h5netcdf")
     keep = {k: v for k, v in first.attrs.items() if k not in ("scenario_yaml", "scenario_name", "title", "replicate",
                                                               "task_key", "sample")}
     return out.assign_attrs(title="caresim ensemble", **keep, scenarios=json.dumps(names))
+
+
+def _label_samples(ds: xr.Dataset, sweep) -> xr.Dataset:
+    """A sweep's parameter values as coordinates of ``sample``; a grid becomes one dimension per parameter."""
+    from .sweep import points
+
+    sets = points(sweep)
+    if "sample" not in ds.dims:
+        ds = ds.expand_dims(sample=1)
+    ds = ds.assign_coords(sample=list(range(len(sets))))
+    coords = {path: ("sample", [s[path] for s in sets]) for path in sweep.parameters}
+    ds = ds.assign_coords(coords)
+    if sweep.method == "grid":
+        ds = ds.set_index(sample=list(sweep.parameters)).unstack("sample")
+    return ds.assign_attrs(sweep=sweep.model_dump_json())
 
 
 def _without_attrs(ds: xr.Dataset) -> xr.Dataset:
@@ -313,6 +342,41 @@ def write(ds: xr.Dataset, out: Path, fmt: str = "netcdf") -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return out / "ensemble.nc"
+
+
+#: the fan charts written beside an ensemble: variable, how it is summed, title, units
+FANS = (("council_spend", ("council", "service"), "Council spend", "GBP a month"),
+        ("unmet_need", ("council", "age_band"), "People with unmet need", "people"),
+        ("delayed_days", ("council", "delay_reason"), "Delayed discharge days", "days a month"))
+
+
+def write_bands(ds: xr.Dataset, out: Path) -> None:
+    """``bands.nc`` (median and 50/80/95% bands over replicates of the headline totals, with the paired
+    differences from the first scenario) and a fan chart of each, when there are replicates to band."""
+    if ds.sizes.get("replicate", 1) < 2:
+        return
+    from .plots import fan_chart, save
+
+    out = Path(out)
+    first = str(ds.scenario.values[0])
+    parts = {}
+    for name, dims, title, units in FANS:
+        total = ds[name].sum([d for d in dims if d in ds[name].dims])
+        if "sample" in total.dims or set(total.dims) - {"scenario", "replicate", "time"}:
+            continue  # sweeps: band each parameter set yourself (ensemble.bands)
+        b = bands(total)
+        save(fan_chart(b, f"{title} (median, 50/80/95% over {ds.sizes['replicate']} replicates)", units),
+             out / f"fan_{name}.png")
+        parts.update({f"{name}_{k}": v for k, v in b.items()})
+        if ds.sizes["scenario"] > 1:
+            d = bands(paired_differences(total, first))
+            save(fan_chart(d, f"{title}: difference from {first}, replicate by replicate (median, 50/80/95%)", units),
+                 out / f"fan_{name}_difference.png")
+            parts.update({f"{name}_difference_{k}": v for k, v in d.items()})
+    fd, tmp = tempfile.mkstemp(prefix=".bands.", suffix=".nc.partial", dir=out)
+    os.close(fd)
+    xr.Dataset(parts).assign_attrs(baseline=first, levels=[0.5, 0.8, 0.95]).to_netcdf(tmp, engine="h5netcdf")
+    os.replace(tmp, out / "bands.nc")
 
 
 def identical(a: xr.Dataset, b: xr.Dataset) -> bool:

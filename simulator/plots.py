@@ -96,6 +96,47 @@ def comparison_figure(diff: pd.DataFrame, baseline: str, indicators: tuple[str, 
     return fig
 
 
+def sensitivity_figure(table: pd.DataFrame, labels: dict[str, str]) -> plt.Figure:
+    """Sobol indices (``sensitivity.analyse``): a panel per output, first-order and total index per parameter,
+    with their 95% confidence half-widths."""
+    outputs = list(dict.fromkeys(table["output"]))
+    fig, axes = plt.subplots(1, len(outputs), figsize=(3.2 * len(outputs), 3.8), sharey=True, constrained_layout=True)
+    axes = [axes] if len(outputs) == 1 else list(axes)
+    for ax, name in zip(axes, outputs):
+        part = table[table["output"] == name]
+        y = range(len(part))
+        ax.barh([i + 0.2 for i in y], part["ST"], height=0.4, xerr=part["ST_conf"], color=OKABE_ITO[0], label="total")
+        ax.barh([i - 0.2 for i in y], part["S1"], height=0.4, xerr=part["S1_conf"], color=OKABE_ITO[1],
+                hatch="//", label="first order")
+        ax.set_yticks(list(y), part["parameter"], fontsize=8)
+        ax.set_title(labels.get(name, name), fontsize=9)
+        ax.set_xlim(0, 1.05)
+        ax.grid(alpha=0.3, axis="x")
+    axes[0].legend(fontsize=8, loc="lower right")
+    fig.suptitle("Sobol sensitivity indices", fontsize=11)
+    return fig
+
+
+def fan_chart(bands: xr.Dataset, title: str, ylabel: str) -> plt.Figure:
+    """Median and 50/80/95% bands over replicates (``ensemble.bands``) against time, a panel per scenario."""
+    scenarios = list(bands.scenario.values) if "scenario" in bands.dims else [None]
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(4.5 * len(scenarios), 3.6), sharey=True,
+                             constrained_layout=True, squeeze=False)
+    time = pd.DatetimeIndex(bands.time.values)
+    for ax, name in zip(axes[0], scenarios):
+        b = bands if name is None else bands.sel(scenario=name)
+        for level, alpha in (("95", 0.18), ("80", 0.3), ("50", 0.45)):
+            ax.fill_between(time, b[f"lower_{level}"], b[f"upper_{level}"], color=OKABE_ITO[0], alpha=alpha,
+                            linewidth=0, label=f"{level}% band")
+        ax.plot(time, b["median"], color="#000000", lw=1.4, label="median")
+        ax.set_title(str(name or ""), fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][0].legend(fontsize=8, loc="best")
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
 def save(fig: plt.Figure, path: str | Path) -> None:
     fig.savefig(path, dpi=110)
     plt.close(fig)

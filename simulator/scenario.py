@@ -393,6 +393,59 @@ def span_months(text: str) -> int:
     return int(n) * (12 if unit.startswith("year") else 1)
 
 
+class Range(_Strict):
+    """A parameter's range for quasi-random sampling and sensitivity analysis (uniform between the two)."""
+
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Range":
+        if not self.low < self.high:
+            raise ValueError(f"expected low < high, got {self.low:g} and {self.high:g}")
+        return self
+
+
+class Sweep(_Strict):
+    """Parameter sets to run: every combination of listed values (grid), the lists side by side (zip), or
+    ``samples`` quasi-random points within ranges (sobol, halton, latin: scipy.stats.qmc, seeded)."""
+
+    method: Literal["grid", "zip", "sobol", "halton", "latin"]
+    parameters: Annotated[dict[str, Any], Field(min_length=1)]
+    samples: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    seed: Annotated[int, Field(ge=0)] = 0
+
+    @field_validator("parameters")
+    @classmethod
+    def _values_or_range(cls, v: dict) -> dict:
+        out = {}
+        for path, spec in v.items():
+            if isinstance(spec, list) and spec:
+                out[path] = spec
+            elif isinstance(spec, dict):
+                try:
+                    out[path] = Range.model_validate(spec)
+                except ValidationError as exc:
+                    raise ValueError(f"{path}: {_describe_error(exc.errors(include_url=False)[0])}") from None
+            else:
+                raise ValueError(f"{path}: expected a list of values or {{low, high}}, got {spec!r}")
+        return out
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Sweep":
+        lists = {k: v for k, v in self.parameters.items() if isinstance(v, list)}
+        if self.method in ("grid", "zip") and len(lists) != len(self.parameters):
+            raise ValueError(f"{self.method}: expected a list of values for every parameter")
+        if self.method in ("sobol", "halton", "latin"):
+            if lists:
+                raise ValueError(f"{self.method}: expected {{low, high}} for every parameter")
+            if self.samples is None:
+                raise ValueError(f"{self.method}: expected samples, the number of parameter sets")
+        if self.method == "zip" and len({len(v) for v in lists.values()}) > 1:
+            raise ValueError("zip: expected lists of the same length")
+        return self
+
+
 #: parameter groups a scenario may set for one council under ``councils: {CODE: {group: {...}}}``
 LOCAL_GROUPS = {"council": CouncilPolicy, "finance": Finance, "care_homes": CareHomes, "workforce": Workforce,
                 "prevention": Prevention}
@@ -430,6 +483,7 @@ class Scenario(_Strict):
     nhs: NHS
     councils: dict[str, dict[str, dict[str, Any]]] = {}
     timeline: list[Event] = []
+    sweep: Sweep | None = None
 
     @model_validator(mode="after")
     def _local_overrides(self) -> "Scenario":
@@ -441,6 +495,14 @@ class Scenario(_Strict):
                 if group not in LOCAL_GROUPS:
                     raise ValueError(f"councils.{code}.{group}: unknown group; expected one of {sorted(LOCAL_GROUPS)}")
             self.local(code)
+        return self
+
+    @model_validator(mode="after")
+    def _sweep_valid(self) -> "Scenario":
+        if self.sweep is not None:
+            from .sweep import check  # the sweep module builds on this one
+
+            check(self)
         return self
 
     @model_validator(mode="after")

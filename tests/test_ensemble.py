@@ -148,6 +148,6 @@ def test_zarr_for_large_ensembles(serial, tmp_path):
 def test_cli_ensemble_writes_one_file_with_progress_off(tmp_path):
     args = [str(ROOT / "scenarios" / "baseline.yaml"), "--years", "1", "--scale", "2000", "--replicates", "2",
             "--no-progress", "--out", str(tmp_path / "e")]
-    assert main(["run", *args]) == 0
+    assert main(["run", *args, "--no-figure"]) == 0
     assert sorted(p.name for p in (tmp_path / "e").iterdir()) == ["ensemble.nc", "manifest.json", "tasks"]
     assert os.path.getsize(tmp_path / "e" / "ensemble.nc") > 0
