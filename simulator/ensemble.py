@@ -214,12 +214,18 @@ def execute(tasks: list[Task], out: Path, workers: int = 1, scheduler: str | Non
 def _on_dask(todo: list[Task], folder: str, workers: int, scheduler: str | None, retries: int, record, bar) -> None:
     """Submit the tasks to a Dask cluster (a local one of ``workers`` processes, or the scheduler at an address)
     and record each as it completes; a task whose worker dies is run again on another."""
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               silence_logs=40)
+        # Dask's workers set MALLOC_TRIM_THRESHOLD_, which turns off glibc's adaptive mmap threshold: every large
+        # temporary array is then a fresh mmap, and a task ran 3 times slower than in process (measured)
+        environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()
+                   if k != "MALLOC_TRIM_THRESHOLD_"}
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                   silence_logs=40)
         client = Client(cluster)
     else:
         try:
