@@ -156,8 +156,13 @@ def _run_ensemble(args, scenarios) -> int:
     tasks = ensemble.plan(scenarios, args.replicates, args.council_chunks)
     started = time.perf_counter()
     print(f"caresim: {ensemble.describe(tasks)}", file=sys.stderr)
-    ds = ensemble.execute(tasks, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                          overwrite=args.overwrite, progress=not args.no_progress)
+    try:
+        ds = ensemble.execute(tasks, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                              overwrite=args.overwrite, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"caresim: interrupted; the finished tasks are kept in {out}/: run the same command with --resume",
+              file=sys.stderr)
+        return 130
     path = ensemble.write(ds, out, args.format)
     if not args.no_figure:
         ensemble.write_bands(ds, out)

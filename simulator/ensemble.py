@@ -185,6 +185,8 @@ def execute(tasks: list[Task], out: Path, workers: int = 1, scheduler: str | Non
     out = Path(out)
     manifest = prepare(out, tasks, resume, overwrite)
     folder = out / TASKS
+    for stale in folder.glob(".*.partial"):  # a task cut off while writing: it runs again
+        stale.unlink()
     done = {k for k in manifest["tasks"] if (folder / f"{k}.nc").exists()}
     done |= {t.key for t in tasks if (folder / f"{t.key}.nc").exists()}  # written, not yet recorded
     todo = [t for t in tasks if t.key not in done]
@@ -229,7 +231,7 @@ def _on_dask(todo: list[Task], folder: str, workers: int, scheduler: str | None,
         client = Client(cluster)
     else:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise OutputError(f"--scheduler: cannot reach {scheduler} ({exc})") from None
     print(f"caresim: Dask cluster with {len(client.scheduler_info()['workers'])} worker(s); dashboard "
