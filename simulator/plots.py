@@ -120,7 +120,7 @@ def sensitivity_figure(table: pd.DataFrame, labels: dict[str, str]) -> plt.Figur
 def fan_chart(bands: xr.Dataset, title: str, ylabel: str) -> plt.Figure:
     """Median and 50/80/95% bands over replicates (``ensemble.bands``) against time, a panel per scenario."""
     scenarios = list(bands.scenario.values) if "scenario" in bands.dims else [None]
-    fig, axes = plt.subplots(1, len(scenarios), figsize=(4.5 * len(scenarios), 3.6), sharey=True,
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(max(4.5 * len(scenarios), 7.5), 3.8), sharey=True,
                              constrained_layout=True, squeeze=False)
     time = pd.DatetimeIndex(bands.time.values)
     for ax, name in zip(axes[0], scenarios):
@@ -133,7 +133,9 @@ def fan_chart(bands: xr.Dataset, title: str, ylabel: str) -> plt.Figure:
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(ylabel)
     axes[0][0].legend(fontsize=8, loc="best")
-    fig.suptitle(title, fontsize=11)
+    import textwrap
+
+    fig.suptitle("\n".join(textwrap.wrap(title, 80)), fontsize=10)
     return fig
 
 
