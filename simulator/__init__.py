@@ -7,6 +7,7 @@
 
 __version__ = "0.1.0"
 
+from . import accessor  # noqa: E402,F401  (registers ds.care)
 from .model import CareModel, run  # noqa: E402
 from .scenario import Scenario, ScenarioError, default_scenario, load_scenario  # noqa: E402
 

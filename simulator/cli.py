@@ -4,6 +4,7 @@
     caresim run SCENARIO... --replicates N [--workers W | --scheduler ADDR] [--resume] [--council-chunks K]
     caresim compare RESULTS... [--baseline NAME] [--out DIR] [--overwrite]
     caresim sensitivity SCENARIO [--samples N] [--replicates R] [--workers W] [--out DIR] [--resume]
+    caresim report RESULTS... [--out DIR] [--overwrite]
     caresim validate SCENARIO
     caresim check [SCENARIO] [--replicates N] [--scale K] [--seed N] [--out FILE.csv]
     caresim calibrate [--scale K] [--seed N] [--out FILE.yaml] [--max-evaluations N] [--workers W]
@@ -58,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--no-figure", action="store_true", help="skip the figure")
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    rep = sub.add_parser("report", help="a self-contained HTML report (figures embedded) and its tables as CSV")
+    rep.add_argument("results", type=Path, nargs="+", help="result folders (caresim run: a run or an ensemble)")
+    rep.add_argument("--out", type=Path, default=Path("results/report"), help="folder (default results/report)")
+    rep.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
+    rep.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     sen = sub.add_parser("sensitivity", help="Sobol indices of the headline outputs over the scenario's sweep ranges")
     sen.add_argument("scenario", type=Path, help="scenario YAML file with a sweep block of {low, high} ranges")
@@ -209,6 +216,17 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .html_report import write_report
+
+    check_writable(args.out, args.overwrite)
+    started = time.perf_counter()
+    write_report(args.results, args.out, overwrite=args.overwrite)
+    print(f"caresim: wrote {args.out}/report.html ({', '.join(sorted(p.name for p in args.out.iterdir()))}) "
+          f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
 def cmd_validate(args) -> int:
     from .timeline import describe
 
@@ -264,7 +282,7 @@ def cmd_calibrate(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {"run": cmd_run, "compare": cmd_compare, "validate": cmd_validate, "check": cmd_check,
-               "calibrate": cmd_calibrate, "sensitivity": cmd_sensitivity}[args.command]
+               "calibrate": cmd_calibrate, "sensitivity": cmd_sensitivity, "report": cmd_report}[args.command]
     try:
         return command(args)
     except (ScenarioError, OutputError) as exc:
