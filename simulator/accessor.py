@@ -42,18 +42,24 @@ class CareAccessor:
 
     def annual(self, var: str | xr.DataArray | None = None, whole: bool = True) -> xr.DataArray | xr.Dataset:
         """By financial year: flows (``kind: flow``) summed, stocks averaged; only years with all 12 months unless
-        ``whole=False``. Without ``var``, every variable of the Dataset."""
+        ``whole=False``. Without ``var``, every variable of the Dataset. A DataArray keeps its ``kind`` through
+        arithmetic only with ``keep_attrs`` (``xr.set_options(keep_attrs=True)``); sum over councils or
+        breakdowns after ``annual``, or pass the variable's name."""
         if var is None:
             return xr.Dataset({name: self.annual(name, whole) for name, v in self._ds.data_vars.items()
                                if "time" in v.dims})
         da = self._var(var)
         fy = self.financial_years()
         grouped = da.groupby(fy)
-        out = grouped.sum() if da.attrs.get("kind") == "flow" else grouped.mean()
+        flow = da.attrs.get("kind") == "flow"
+        out = grouped.sum() if flow else grouped.mean()
         if whole:
             months = fy.to_series().value_counts()
             out = out.sel(financial_year=sorted(months[months == 12].index))
-        return out.assign_attrs(da.attrs)
+        attrs = dict(da.attrs)
+        if flow and "units" in attrs:
+            attrs["units"] = attrs["units"].replace("/month", "/year")
+        return out.assign_attrs(attrs)
 
     def population(self, of: str = "adults") -> xr.DataArray:
         """People by time and council: all adults, or aged ``65+``."""
@@ -101,7 +107,7 @@ class CareAccessor:
         from .ensemble import bands
 
         da = self._var(var)
-        return bands(da.sum([d for d in da.dims if d not in KEEP]), levels)
+        return bands(da.sum([d for d in da.dims if d not in KEEP], keep_attrs=True), levels)
 
     def vs(self, baseline: str) -> xr.Dataset:
         """Every variable minus the baseline scenario's, replicate by replicate (an ensemble)."""

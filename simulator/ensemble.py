@@ -320,8 +320,10 @@ def bands(da: xr.DataArray, levels: tuple[float, ...] = (0.5, 0.8, 0.95), dim: s
 
 
 def paired_differences(da: xr.DataArray, baseline: str) -> xr.DataArray:
-    """Each scenario minus the baseline, replicate by replicate (same random numbers), before any summary."""
-    return (da - da.sel(scenario=baseline)).drop_sel(scenario=baseline)
+    """Each scenario minus the baseline, replicate by replicate (same random numbers), before any summary; the
+    variable's attributes (units, kind) are kept."""
+    with xr.set_options(keep_attrs=True):
+        return (da - da.sel(scenario=baseline)).drop_sel(scenario=baseline)
 
 
 def write(ds: xr.Dataset, out: Path, fmt: str = "netcdf") -> Path:

@@ -36,3 +36,24 @@ def test_python_examples_run(doc, monkeypatch, tmp_path):
     namespace: dict = {}
     for block in code:
         exec(compile(block, doc, "exec"), namespace)  # noqa: S102 - our own documentation
+
+
+def test_annual_sums_flows_and_averages_stocks_also_after_differences(tmp_path):
+    """annual() sums a flow (GBP/month -> GBP/year) and averages a stock; paired differences keep the kind."""
+    import numpy as np
+
+    import simulator
+    from simulator import ensemble
+
+    scenarios = [simulator.load_scenario(ROOT / "scenarios" / f"{n}.yaml").with_updates(
+        {"run.years": 2, "run.scale": 4000}) for n in ("baseline", "funding_cut")]
+    ens = ensemble.execute(ensemble.plan(scenarios, 2), tmp_path / "e", progress=False)
+    spend = ens.care.annual("council_spend")
+    assert spend.attrs["units"] == "GBP/year"
+    np.testing.assert_allclose(spend.isel(financial_year=1).values,
+                               ens.council_spend.isel(time=slice(12, 24)).sum("time").values)
+    waiting = ens.care.annual("waiting")
+    np.testing.assert_allclose(waiting.isel(financial_year=0).values, ens.waiting.isel(time=slice(0, 12)).mean("time"))
+    diff = ens.care.vs("baseline").care.annual("council_spend")
+    direct = spend.sel(scenario="funding_cut") - spend.sel(scenario="baseline")
+    np.testing.assert_allclose(diff.sel(scenario="funding_cut").values, direct.values, rtol=1e-9, atol=1e-3)
