@@ -2,12 +2,14 @@
 
 CI has no browser (a new machine has only Python and pip), so the page is checked as a browser would load it:
 parsed with the standard library's HTML parser, every image decoded from its data URI as a PNG (Pillow, which
-Matplotlib needs), nothing referenced from outside the file. docs/reports.md records a headless Chromium
-rendering done by hand.
+Matplotlib needs), nothing referenced from outside the file. Where a browser is installed, headless Chromium
+renders the page and a script in it counts the images that decoded.
 """
 
 import base64
 import io
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -97,3 +99,21 @@ def test_report_of_a_folder_without_results_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no results.nc or ensemble.nc" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.skipif(not any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")),
+                    reason="no headless browser on this machine (CI has only Python and pip)")
+def test_headless_browser_renders_every_figure(report, tmp_path):
+    """Where a browser is installed: headless Chromium loads the page offline, and in the DOM it builds every
+    image has decoded (naturalWidth > 0), counted by a script in the page."""
+    out, page = report
+    browser = next(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b))
+    probe = tmp_path / "probe.html"
+    text = (out / "report.html").read_text(encoding="utf-8")
+    script = ("<script>window.addEventListener('load',()=>{const i=[...document.images];"
+              "document.title='decoded '+i.filter(x=>x.complete&&x.naturalWidth>0).length+' of '+i.length;});</script>")
+    probe.write_text(text.replace("</body>", script + "</body>"), encoding="utf-8")
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+                          "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    n = len(page.images)
+    assert f"<title>decoded {n} of {n}</title>" in dom
