@@ -93,8 +93,14 @@ def run_task(task: Task, folder: str) -> tuple[str, float]:
     started = time.perf_counter()
     ds = CareModel(restrict(task.scenario, task.councils), replicate=task.replicate).run()
     ds = ds.assign_attrs(task_key=task.key, sample=task.sample)
-    path = Path(folder) / f"{task.key}.nc"
-    fd, tmp = tempfile.mkstemp(prefix=f".{task.key}.", suffix=".partial", dir=folder)
+    write_netcdf_atomic(ds, Path(folder) / f"{task.key}.nc")
+    return task.key, time.perf_counter() - started
+
+
+def write_netcdf_atomic(ds: xr.Dataset, path: Path) -> Path:
+    """A Dataset as netCDF, whole or not at all: a temporary ``.<name>.*.partial`` file beside it, then a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial", dir=path.parent)
     os.close(fd)
     try:
         ds.to_netcdf(tmp, engine="h5netcdf")
@@ -102,7 +108,7 @@ def run_task(task: Task, folder: str) -> tuple[str, float]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return task.key, time.perf_counter() - started
+    return path
 
 
 def plan(scenarios: list[Scenario], replicates: int, chunks: int = 1) -> list[Task]:
@@ -343,15 +349,7 @@ def write(ds: xr.Dataset, out: Path, fmt: str = "netcdf") -> Path:
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
         return final
-    fd, tmp = tempfile.mkstemp(prefix=".ensemble.", suffix=".nc.partial", dir=out)
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, out / "ensemble.nc")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out / "ensemble.nc"
+    return write_netcdf_atomic(ds, out / "ensemble.nc")
 
 
 #: the fan charts written beside an ensemble: variable, how it is summed, title, units
@@ -383,10 +381,7 @@ def write_bands(ds: xr.Dataset, out: Path) -> None:
             save(fan_chart(d, f"{title}: difference from {first}, replicate by replicate (median, 50/80/95%)", units),
                  out / f"fan_{name}_difference.png")
             parts.update({f"{name}_difference_{k}": v for k, v in d.items()})
-    fd, tmp = tempfile.mkstemp(prefix=".bands.", suffix=".nc.partial", dir=out)
-    os.close(fd)
-    xr.Dataset(parts).assign_attrs(baseline=first, levels=[0.5, 0.8, 0.95]).to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, out / "bands.nc")
+    write_netcdf_atomic(xr.Dataset(parts).assign_attrs(baseline=first, levels=[0.5, 0.8, 0.95]), out / "bands.nc")
 
 
 def identical(a: xr.Dataset, b: xr.Dataset) -> bool:

@@ -642,8 +642,8 @@ class Council(mesa.Agent):
 
     def _beyond_ceiling(self, v: dict, idx: np.ndarray, plan: np.ndarray, council_home: np.ndarray) -> np.ndarray:
         """Which council-funded care home candidates (queue order) the care home ceiling turns away this month."""
-        room = self.care_home_room(v)
-        if not np.isfinite(room) or not council_home.any():
+        room = self.care_home_room(v) if council_home.any() else np.inf  # the scan only when someone needs a place
+        if not np.isfinite(room):
             return np.zeros(len(idx), bool)
         fee = self.weekly_fee(plan, v["age_m"][idx], np.zeros(len(idx)))
         fee -= np.minimum(self.weekly_charge(v, idx, plan), fee)
