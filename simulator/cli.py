@@ -5,6 +5,7 @@
     caresim compare RESULTS... [--baseline NAME] [--out DIR] [--overwrite]
     caresim sensitivity SCENARIO [--samples N] [--replicates R] [--workers W] [--out DIR] [--resume]
     caresim report RESULTS... [--out DIR] [--overwrite]
+    caresim regress [SCENARIO...] [--references FILE] [--update [--replicates R]] [--workers W] [--all] [--seed N]
     caresim validate SCENARIO
     caresim check [SCENARIO] [--replicates N] [--scale K] [--seed N] [--out FILE.csv]
     caresim calibrate [--scale K] [--seed N] [--out FILE.yaml] [--max-evaluations N] [--workers W]
@@ -57,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="finish an interrupted ensemble: run only missing tasks")
     run.add_argument("--format", choices=("netcdf", "zarr"), default="netcdf", help="ensemble file format")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--ignore-memory", action="store_true",
+                     help="run even if the memory estimate is more than is free")
     run.add_argument("--no-figure", action="store_true", help="skip the figure")
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
@@ -90,6 +93,22 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--overwrite", action="store_true", help="replace a non-empty folder")
     cmp.add_argument("--no-figure", action="store_true", help="skip the figure")
     cmp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    reg = sub.add_parser("regress", help="rerun the reference scenarios and compare their headline outputs with the "
+                         "stored references (exit 1 on a breach of tolerance)")
+    reg.add_argument("scenario", nargs="*", help="scenario names or files (default: every scenario in the references)")
+    reg.add_argument("--references", type=Path, default=_regress_default(),
+                     help="references file (default scenarios/regression/references.yaml)")
+    reg.add_argument("--update", action="store_true", help="rerun the reference replicates and rewrite the references "
+                     "(a scenario file not yet in them is added); review the diff before committing")
+    reg.add_argument("--replicates", type=_at_least_one, help="with --update: reference replicates (default: as stored)")
+    reg.add_argument("--seed", type=int, help="check with another seed: new random numbers, which should not breach "
+                     "(but at the false-alarm rate)")
+    reg.add_argument("--workers", type=_at_least_one, default=1, help="processes on a local Dask cluster")
+    reg.add_argument("--scheduler", help="address of a running Dask scheduler")
+    reg.add_argument("--all", action="store_true", help="print every value, not only those that moved")
+    reg.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    reg.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     val = sub.add_parser("validate", help="check a scenario and print it fully resolved")
     val.add_argument("scenario", type=Path, help="scenario YAML file")
@@ -136,6 +155,10 @@ def cmd_run(args) -> int:
     if len(set(names)) < len(names):
         raise ScenarioError(f"command line: two scenarios are named {max(names, key=names.count)}; "
                             "expected a distinct name for each results folder")
+    if not args.ignore_memory and args.scheduler is None:
+        from . import resources
+
+        resources.check(scenarios, args.workers)
     if args.replicates > 1 or args.workers > 1 or args.scheduler or args.resume or args.council_chunks > 1:
         return _run_ensemble(args, scenarios)
     if len(scenarios) == 1:
@@ -227,6 +250,40 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _regress_default() -> Path:
+    from .regress import DEFAULT_REFERENCES
+
+    return DEFAULT_REFERENCES
+
+
+def cmd_regress(args) -> int:
+    from . import regress
+
+    started = time.perf_counter()
+    if args.update:
+        if args.seed is not None:
+            raise ScenarioError("command line: --seed: references are made with their stored seed; "
+                                "expected --seed without --update")
+        refs, table = regress.update(args.references, args.scenario, replicates=args.replicates, workers=args.workers,
+                                     scheduler=args.scheduler, progress=not args.no_progress)
+        print(regress.to_text(table, args.all))
+        print(f"caresim: wrote {args.references} ({refs.settings.replicates} replicates of {table.scenario.nunique()} "
+              f"scenario(s)) in {time.perf_counter() - started:.0f} s; review the diff before committing",
+              file=sys.stderr)
+        return 0
+    if args.replicates is not None:
+        raise ScenarioError("command line: --replicates: only with --update (the check reruns the stored "
+                            "check replicates)")
+    table = regress.check(args.references, args.scenario, workers=args.workers, scheduler=args.scheduler,
+                          progress=not args.no_progress, seed=args.seed)
+    print(regress.to_text(table, args.all))
+    n = regress.breaches(table)
+    print(f"caresim: regress: {n} breach(es) of tolerance in {time.perf_counter() - started:.0f} s"
+          + ("; if the change is intended, run caresim regress --update and review the diff" if n else ""),
+          file=sys.stderr)
+    return 1 if n else 0
+
+
 def cmd_validate(args) -> int:
     from .timeline import describe
 
@@ -279,16 +336,21 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def _one_line(text: str) -> str:
+    """An error message on one printable line: control characters (a key such as "\\r") shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {"run": cmd_run, "compare": cmd_compare, "validate": cmd_validate, "check": cmd_check,
-               "calibrate": cmd_calibrate, "sensitivity": cmd_sensitivity, "report": cmd_report}[args.command]
+               "calibrate": cmd_calibrate, "sensitivity": cmd_sensitivity, "report": cmd_report, "regress": cmd_regress}[args.command]
     try:
         return command(args)
     except (ScenarioError, OutputError) as exc:
         if args.debug:
             raise
-        print(f"caresim: error: {exc}", file=sys.stderr)
+        print(f"caresim: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("caresim: interrupted; nothing was written", file=sys.stderr)

@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,11 +220,12 @@ def execute(tasks: list[Task], out: Path, workers: int = 1, scheduler: str | Non
     return combine(tasks, folder)
 
 
-def _on_dask(todo: list[Task], folder: str, workers: int, scheduler: str | None, retries: int, record, bar) -> None:
-    """Submit the tasks to a Dask cluster (a local one of ``workers`` processes, or the scheduler at an address)
-    and record each as it completes; a task whose worker dies is run again on another."""
+@contextmanager
+def dask_client(workers: int, scheduler: str | None = None):
+    """A Dask client: on a local cluster of ``workers`` single-threaded processes, or on the scheduler at an
+    address; both are closed on leaving."""
     import dask
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, LocalCluster
 
     cluster = None
     if scheduler is None:
@@ -243,14 +245,23 @@ def _on_dask(todo: list[Task], folder: str, workers: int, scheduler: str | None,
     print(f"caresim: Dask cluster with {len(client.scheduler_info()['workers'])} worker(s); dashboard "
           f"{client.dashboard_link}", file=sys.stderr)
     try:
-        futures = [client.submit(run_task, t, folder, key=t.key, pure=False, retries=retries) for t in todo]
-        for future in as_completed(futures):
-            record(*future.result())
-            bar.update()
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _on_dask(todo: list[Task], folder: str, workers: int, scheduler: str | None, retries: int, record, bar) -> None:
+    """Submit the tasks to a Dask cluster and record each as it completes; a task whose worker dies is run
+    again on another."""
+    from dask.distributed import as_completed
+
+    with dask_client(workers, scheduler) as client:
+        futures = [client.submit(run_task, t, folder, key=t.key, pure=False, retries=retries) for t in todo]
+        for future in as_completed(futures):
+            record(*future.result())
+            bar.update()
 
 
 def combine(tasks: list[Task], folder: Path) -> xr.Dataset:

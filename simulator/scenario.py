@@ -23,7 +23,7 @@ NeedLevel = Annotated[int, Field(ge=0, le=4)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Probability = Share
 NonNegative = Annotated[float, Field(ge=0.0)]
-Money = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Money = Annotated[float, Field(ge=0.0)]
 Growth = Annotated[float, Field(ge=-0.5, le=0.5)]
 
 OLD_AGE_BANDS = ("65-69", "70-74", "75-79", "80-84", "85+")
@@ -38,8 +38,9 @@ class ScenarioError(ValueError):
 
 
 class _Strict(BaseModel):
-    # strict: no silent coercion ("yes" is not need level 1, "5" is not 5 years); ints still pass as floats
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # strict: no silent coercion ("yes" is not need level 1, "5" is not 5 years); ints still pass as floats;
+    # no parameter is infinite or NaN (YAML's .inf and .nan)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class BySex(_Strict):
@@ -603,10 +604,38 @@ def _read_yaml(path: Path) -> dict:
     return doc
 
 
-def _resolve_chain(path: Path, seen: tuple[Path, ...] = (), files: list | None = None) -> dict:
+PROJECT_MARKERS = (".git", "setup.cfg", "pyproject.toml")
+
+
+def project_of(folder: Path) -> Path:
+    """The project a folder belongs to: its nearest ancestor (or itself) holding ``.git``, ``setup.cfg`` or
+    ``pyproject.toml``; else the folder itself."""
+    folder = folder.resolve()
+    for candidate in (folder, *folder.parents):
+        if any((candidate / m).exists() for m in PROJECT_MARKERS):
+            return candidate
+    return folder
+
+
+def _check_parent(child: Path, parent: str, roots: tuple[Path, ...]) -> Path:
+    """The parent file an ``extends:`` names, if it is a .yaml file inside one of the ``roots`` (the projects of
+    the scenario given and of the working folder): a scenario must not read files elsewhere."""
+    target = (child.parent / parent).resolve()
+    if target.suffix not in (".yaml", ".yml"):
+        raise ScenarioError(f"{child}: extends: {parent!r} is not a .yaml file; expected a parent scenario file")
+    if not any(target.is_relative_to(root) for root in roots):
+        raise ScenarioError(f"{child}: extends: {parent!r} is outside the project ({' or '.join(map(str, roots))}); "
+                            "expected a scenario file inside it")
+    return target
+
+
+def _resolve_chain(path: Path, seen: tuple[Path, ...] = (), files: list | None = None,
+                   roots: tuple[Path, ...] | None = None) -> dict:
     """The scenario at ``path`` merged over its ``extends:`` ancestors (not yet over the defaults); a timeline
     adds its events after the parent's. ``files`` collects (file, index of its first timeline event), child first."""
     path = path.resolve()
+    if roots is None:
+        roots = tuple(dict.fromkeys((project_of(path.parent), project_of(Path.cwd()))))
     if path in seen:
         cycle = " -> ".join(p.name for p in (*seen, path))
         raise ScenarioError(f"{seen[-1]}: extends: cycle {cycle}")
@@ -620,8 +649,8 @@ def _resolve_chain(path: Path, seen: tuple[Path, ...] = (), files: list | None =
         return doc
     if not isinstance(parent, str) or not parent.strip():
         raise ScenarioError(f"{path}: extends: expected the path of a parent scenario file, got {parent!r}")
-    parent_path = (path.parent / parent).resolve()
-    base = _resolve_chain(parent_path, (*seen, path), files)
+    parent_path = _check_parent(path, parent, roots)
+    base = _resolve_chain(parent_path, (*seen, path), files, roots)
     base.pop("name", None)
     base.pop("description", None)
     inherited = base.get("timeline") if isinstance(base.get("timeline"), list) else []

@@ -19,7 +19,10 @@ MAX_AGE = 110  # oldest single year of age in the life table (110 = 110+)
 SEX_RATIO_AT_BIRTH = 1.05  # males per female at birth, England & Wales (ONS births, long-run ~1.05)
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # LibYAML's parser where PyYAML was built with it
+
+
+class UniqueKeyLoader(_SafeLoader):
     """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last silently)."""
 
     def construct_mapping(self, node, deep=False):
@@ -37,9 +40,47 @@ class UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+#: limits on a YAML document: nesting (PyYAML composes recursively) and nodes with aliases expanded (an alias
+#: bomb of a few lines can expand to billions of nodes when merged or validated)
+MAX_YAML_DEPTH = 40
+MAX_YAML_NODES = 200_000
+
+
 def load_yaml(text: str):
-    """Parse YAML safely (no Python objects), rejecting duplicate keys."""
-    return yaml.load(text, Loader=UniqueKeyLoader)
+    """Parse YAML safely (no Python objects), rejecting duplicate keys, nesting deeper than ``MAX_YAML_DEPTH``
+    and documents of more than ``MAX_YAML_NODES`` nodes once aliases are expanded (``yaml.YAMLError``)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_SafeLoader):  # iterative: safe at any depth
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise yaml.YAMLError(f"nested deeper than {MAX_YAML_DEPTH} levels (line {event.start_mark.line + 1})")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    loader = UniqueKeyLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_YAML_NODES:
+            raise yaml.YAMLError(f"more than {MAX_YAML_NODES:,} values once aliases are expanded (an alias bomb?)")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, seen: dict[int, int]) -> int:
+    """Nodes under ``node`` with every alias expanded, counted once per distinct node (``seen``: memo by id)."""
+    if id(node) in seen:
+        return seen[id(node)]
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, seen) + _expanded_size(v, seen) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(v, seen) for v in node.value)
+    else:
+        size = 1
+    seen[id(node)] = size
+    return size
 
 
 def _csv(name: str) -> pd.DataFrame:
