@@ -1,0 +1,37 @@
+"""The memory estimate: close to measured peaks, and a run that would not fit is refused before it starts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import simulator
+from simulator import resources
+from simulator.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_estimate_grows_with_people_and_covers_a_measured_run(tmp_path):
+    """A two-year England run at scale 400 (about 116k rows): its peak resident memory, measured in a fresh
+    process, is below the estimate, and the estimate is within a factor 2 of it (not uselessly generous)."""
+    code = ("import resource, simulator; sc = simulator.default_scenario().with_updates({'run.scale': 400, "
+            "'run.years': 2}); simulator.run(sc); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)")
+    peak = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    sc = simulator.default_scenario().with_updates({"run.scale": 400, "run.years": 2})
+    est = resources.estimate(sc)
+    assert peak < est < 2 * peak, (peak, est)
+    assert resources.estimate(sc.with_updates({"run.scale": 100})) > est + 300_000 * resources.BYTES_PER_ROW * 0.9
+
+
+def test_a_run_that_will_not_fit_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(resources, "available", lambda: 1e9)  # 1 GB free
+    out = tmp_path / "out"
+    rc = main(["run", str(ROOT / "scenarios" / "baseline.yaml"), "--scale", "10", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "needs about" in err and "--ignore-memory" in err and err.count("\n") == 1, err
+    assert not out.exists()
+    rc = main(["run", str(ROOT / "scenarios" / "baseline.yaml"), "--scale", "4000", "--years", "1", "--out",
+               str(out), "--no-progress", "--no-figure"])
+    assert rc == 0 and (out / "results.nc").exists()  # a small run fits in 1 GB
