@@ -344,7 +344,8 @@ def _one_line(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = {"run": cmd_run, "compare": cmd_compare, "validate": cmd_validate, "check": cmd_check,
-               "calibrate": cmd_calibrate, "sensitivity": cmd_sensitivity, "report": cmd_report, "regress": cmd_regress}[args.command]
+               "calibrate": cmd_calibrate, "sensitivity": cmd_sensitivity, "report": cmd_report,
+               "regress": cmd_regress}[args.command]
     try:
         return command(args)
     except (ScenarioError, OutputError) as exc:
