@@ -2,7 +2,7 @@
 
     python benchmarks/memory_estimate.py [--scales 400 100 50] [--years 2]
 
-Each run is a fresh process, so its peak (ru_maxrss) is its own.
+Each run is a fresh process, and its peak is its own (``VmHWM``; see ``resources.peak_resident_bytes``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sys
 import simulator
 from simulator import resources
 
-CODE = ("import resource, simulator; sc = simulator.default_scenario().with_updates({{'run.scale': {scale}, "
-        "'run.years': {years}}}); simulator.run(sc); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)")
+CODE = ("import simulator; from simulator import resources; sc = simulator.default_scenario().with_updates({{'run.scale': {scale}, "
+        "'run.years': {years}}}); simulator.run(sc); print(resources.peak_resident_bytes())")
 
 
 def main() -> None:

@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = [(ROOT / "scenarios" / "baseline.yaml", None), (ROOT / "scenarios" / "essex.yaml", None)]
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import simulator
+from simulator import resources
 scenario = simulator.load_scenario(sys.argv[1])
 if sys.argv[2] != "None":
     scenario = scenario.with_updates({"run.scale": float(sys.argv[2])})
@@ -39,7 +40,7 @@ print(json.dumps({"name": scenario.name, "scale": scenario.run.scale, "agents": 
                   "people": float(ds.people.isel(time=0).sum()), "months": model.n_steps,
                   "build_s": t1 - t0, "step_s": t2 - t1, "person_steps": person_steps,
                   "bytes_per_person": model.population.nbytes / sum(b.stop - b.start for b in model.population.blocks),
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mib": resources.peak_resident_bytes() / 2**20}))
 """
 
 

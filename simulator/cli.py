@@ -1,6 +1,6 @@
 """The ``caresim`` command: parses arguments and calls the API; nothing else.
 
-    caresim run SCENARIO... [--out DIR] [--seed N] [--years N] [--scale K] [--overwrite]
+    caresim run SCENARIO... [--out DIR] [--seed N] [--years N] [--scale K] [--overwrite] [--resume]
     caresim run SCENARIO... --replicates N [--workers W | --scheduler ADDR] [--resume] [--council-chunks K]
     caresim compare RESULTS... [--baseline NAME] [--out DIR] [--overwrite]
     caresim sensitivity SCENARIO [--samples N] [--replicates R] [--workers W] [--out DIR] [--resume]
@@ -55,7 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
     run.add_argument("--council-chunks", type=_at_least_one, default=1,
                      help="split each run's councils into this many tasks (NHS bodies kept whole)")
-    run.add_argument("--resume", action="store_true", help="finish an interrupted ensemble: run only missing tasks")
+    run.add_argument("--resume", action="store_true", help="finish an interrupted run from its last checkpoint "
+                     "(an ensemble: run only its missing tasks, each from its checkpoint)")
+    run.add_argument("--checkpoint-months", type=int, default=None, metavar="N",
+                     help="save a checkpoint every N months to resume from (default 12; 0: none)")
     run.add_argument("--format", choices=("netcdf", "zarr"), default="netcdf", help="ensemble file format")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--ignore-memory", action="store_true",
@@ -148,7 +151,7 @@ def _load(args, path: Path | None = None) -> "object":
 
 
 def cmd_run(args) -> int:
-    from .model import CareModel
+    from . import checkpoint
 
     scenarios = [_load(args, path) for path in args.scenario]  # every scenario checked before any runs
     names = [sc.name for sc in scenarios]
@@ -159,21 +162,41 @@ def cmd_run(args) -> int:
         from . import resources
 
         resources.check(scenarios, args.workers)
-    if args.replicates > 1 or args.workers > 1 or args.scheduler or args.resume or args.council_chunks > 1:
+    if args.checkpoint_months is not None and args.checkpoint_months < 0:
+        raise ScenarioError(f"command line: --checkpoint-months: expected 0 (none) or more, got "
+                            f"{args.checkpoint_months}")
+    if args.replicates > 1 or args.workers > 1 or args.scheduler or args.council_chunks > 1:
         return _run_ensemble(args, scenarios)
     if len(scenarios) == 1:
         outs = [args.out or Path("results") / names[0]]
     else:
         outs = [(args.out or Path("results")) / name for name in names]
-    for out in outs:
-        check_writable(out, args.overwrite)
+    todo = []
     for scenario, out in zip(scenarios, outs):
+        if args.resume and not args.overwrite and (out / "results.nc").is_file():
+            print(f"caresim: {out}/ is already complete", file=sys.stderr)
+            continue
+        check_writable(out, args.overwrite)
+        ckpt = checkpoint.path_for(out)
+        if ckpt.exists() and not args.resume:
+            if not args.overwrite:
+                raise OutputError(f"{out}: an interrupted run left a checkpoint ({ckpt}); pass --resume to finish "
+                                  "it or --overwrite to start again")
+            ckpt.unlink()
+        todo.append((scenario, out, ckpt))
+    every = checkpoint.EVERY_MONTHS if args.checkpoint_months is None else args.checkpoint_months
+    for scenario, out, ckpt in todo:
         started = time.perf_counter()
-        model = CareModel(scenario)
-        print(f"caresim: {scenario.name}: {model.population.n_alive:,} agents in {len(model.codes)} council(s), "
-              f"scale {scenario.run.scale:g}, {scenario.run.years} years from {scenario.run.start}", file=sys.stderr)
-        ds = model.run(progress=not args.no_progress)
+        try:
+            ds = checkpoint.run(scenario, ckpt, every=every, progress=not args.no_progress, resume=args.resume,
+                                log=lambda text: print(f"caresim: {text}", file=sys.stderr))
+        except KeyboardInterrupt:
+            kept = (f"its checkpoint is kept in {ckpt}: run the same command with --resume to finish it"
+                    if ckpt.exists() else "no checkpoint was reached yet")
+            print(f"caresim: interrupted; {out}/ was not written; {kept}", file=sys.stderr)
+            return 130
         write_results(ds, out, overwrite=args.overwrite, figure=not args.no_figure)
+        ckpt.unlink(missing_ok=True)
         print(f"caresim: wrote {out}/ ({', '.join(sorted(p.name for p in out.iterdir()))}) "
               f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
@@ -188,10 +211,11 @@ def _run_ensemble(args, scenarios) -> int:
     print(f"caresim: {ensemble.describe(tasks)}", file=sys.stderr)
     try:
         ds = ensemble.execute(tasks, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                              overwrite=args.overwrite, progress=not args.no_progress)
+                              overwrite=args.overwrite, progress=not args.no_progress,
+                              checkpoint_months=args.checkpoint_months)
     except KeyboardInterrupt:
-        print(f"caresim: interrupted; the finished tasks are kept in {out}/: run the same command with --resume",
-              file=sys.stderr)
+        print(f"caresim: interrupted; the finished tasks and checkpoints are kept in {out}/: run the same command "
+              "with --resume", file=sys.stderr)
         return 130
     path = ensemble.write(ds, out, args.format)
     if not args.no_figure:

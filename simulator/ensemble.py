@@ -5,7 +5,8 @@ councils; councils that share an NHS body are always in one group. Its random st
 replicate, council and purpose (``streams``), never by worker, task or order, and no council's results
 depend on which others run beside it, so an ensemble gives bit-identical results for any number of
 workers and any split. Each finished task writes its own netCDF file atomically (a temporary file, then
-a rename) and is recorded in ``manifest.json``; ``resume`` runs only the tasks without a file. The tasks
+a rename) and is recorded in ``manifest.json``; ``resume`` runs only the tasks without a file, each from the
+checkpoint (``checkpoint``) an interrupted attempt left. The tasks
 are combined into one Dataset with ``scenario``, ``replicate`` and (for a sweep) ``sample`` dimensions.
 """
 
@@ -83,18 +84,22 @@ def restrict(scenario: Scenario, councils: tuple[str, ...]) -> Scenario:
     })
 
 
-def run_task(task: Task, folder: str) -> tuple[str, float]:
-    """Run one task and write its Dataset to ``folder/<key>.nc`` atomically; returns (key, seconds)."""
-    from .model import CareModel
+def run_task(task: Task, folder: str, checkpoint_months: int | None = None) -> tuple[str, float]:
+    """Run one task, from its checkpoint ``folder/.<key>.checkpoint`` if an earlier attempt left one, and write
+    its Dataset to ``folder/<key>.nc`` atomically; returns (key, seconds)."""
+    from . import checkpoint
 
     fault = os.environ.get(FAULT_ONCE_ENV)
     if fault and not os.path.exists(fault):
         Path(fault).write_text(task.key, encoding="utf-8")
         os._exit(17)  # a worker that dies mid-task (tests: the task must be retried elsewhere)
     started = time.perf_counter()
-    ds = CareModel(restrict(task.scenario, task.councils), replicate=task.replicate).run()
+    ckpt = Path(folder) / f".{task.key}.checkpoint"
+    every = checkpoint.EVERY_MONTHS if checkpoint_months is None else checkpoint_months
+    ds = checkpoint.run(restrict(task.scenario, task.councils), ckpt, replicate=task.replicate, every=every)
     ds = ds.assign_attrs(task_key=task.key, sample=task.sample)
     write_netcdf_atomic(ds, Path(folder) / f"{task.key}.nc")
+    ckpt.unlink(missing_ok=True)
     return task.key, time.perf_counter() - started
 
 
@@ -186,9 +191,11 @@ def prepare(out: Path, tasks: list[Task], resume: bool, overwrite: bool) -> dict
 
 
 def execute(tasks: list[Task], out: Path, workers: int = 1, scheduler: str | None = None, resume: bool = False,
-            overwrite: bool = False, progress: bool = True, retries: int = 2) -> xr.Dataset:
-    """Run the tasks not yet done (in process for one worker, else on a Dask cluster), record each in the
-    manifest as it finishes, then combine everything into one Dataset (returned, and written by ``write``)."""
+            overwrite: bool = False, progress: bool = True, retries: int = 2,
+            checkpoint_months: int | None = None) -> xr.Dataset:
+    """Run the tasks not yet done (in process for one worker, else on a Dask cluster), each checkpointed every
+    ``checkpoint_months`` (default a year), record each in the manifest as it finishes, then combine everything
+    into one Dataset (returned, and written by ``write``)."""
     out = Path(out)
     manifest = prepare(out, tasks, resume, overwrite)
     folder = out / TASKS
@@ -210,10 +217,10 @@ def execute(tasks: list[Task], out: Path, workers: int = 1, scheduler: str | Non
                disable=None if progress else True)
     if workers <= 1 and scheduler is None:
         for task in todo:
-            record(*run_task(task, str(folder)))
+            record(*run_task(task, str(folder), checkpoint_months))
             bar.update()
     else:
-        _on_dask(todo, str(folder), workers, scheduler, retries, record, bar)
+        _on_dask(todo, str(folder), workers, scheduler, retries, record, bar, checkpoint_months)
     bar.close()
     manifest["complete"] = True
     _write_json(out / MANIFEST, manifest)
@@ -252,13 +259,15 @@ def dask_client(workers: int, scheduler: str | None = None):
             cluster.close()
 
 
-def _on_dask(todo: list[Task], folder: str, workers: int, scheduler: str | None, retries: int, record, bar) -> None:
+def _on_dask(todo: list[Task], folder: str, workers: int, scheduler: str | None, retries: int, record, bar,
+             checkpoint_months: int | None = None) -> None:
     """Submit the tasks to a Dask cluster and record each as it completes; a task whose worker dies is run
-    again on another."""
+    again on another, from its checkpoint."""
     from dask.distributed import as_completed
 
     with dask_client(workers, scheduler) as client:
-        futures = [client.submit(run_task, t, folder, key=t.key, pure=False, retries=retries) for t in todo]
+        futures = [client.submit(run_task, t, folder, checkpoint_months, key=t.key, pure=False,
+                                 retries=retries) for t in todo]
         for future in as_completed(futures):
             record(*future.result())
             bar.update()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -269,9 +270,11 @@ class CareModel(mesa.Model):
             members = [self.councils[c] for c in body.councils]
             if len(members) < 2 or not all(m.finance.single_pot for m in members):
                 continue
-            total, budgets = sum(m.reserves for m in members), np.array([m.budget for m in members])
-            for m, share in zip(members, budgets / max(budgets.sum(), 1e-9)):
-                m.reserves = total * share
+            # fsum: exactly rounded sums, so the shares do not depend on the order the body lists its councils
+            total, budgets = math.fsum(m.reserves for m in members), [m.budget for m in members]
+            whole = max(math.fsum(budgets), 1e-9)
+            for m, budget in zip(members, budgets):
+                m.reserves = total * (budget / whole)
 
     def _apply_timeline(self, changes: dict) -> None:
         """This month's policy changes: the scenario in force is rebuilt and each actor takes its part."""
@@ -441,13 +444,16 @@ class CareModel(mesa.Model):
         self.recorder.record(ctx, self.councils[ctx.c], self.markets[ctx.c], self.nhs_of[ctx.c])
 
     # ------------------------------------------------------------------ running
-    def run(self, progress: bool = False) -> xr.Dataset:
-        """Run every remaining month and return the results."""
+    def run(self, progress: bool = False, after_step: Callable | None = None) -> xr.Dataset:
+        """Run every remaining month and return the results; ``after_step(model)`` is called after each month
+        (checkpoints)."""
         from tqdm.auto import tqdm
 
-        for _ in tqdm(range(self.t, self.n_steps), desc=self.scenario.name, unit="month",
-                      disable=None if progress else True):  # None: only on a terminal
+        for _ in tqdm(range(self.t, self.n_steps), initial=self.t, total=self.n_steps, desc=self.scenario.name,
+                      unit="month", disable=None if progress else True):  # None: only on a terminal
             self.step()
+            if after_step is not None:
+                after_step(self)
         return self.dataset()
 
     def dataset(self) -> xr.Dataset:

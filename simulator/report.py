@@ -182,6 +182,10 @@ def write_folder(out: str | Path, fill, overwrite: bool = False) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    for stale in parent.glob(f".{out.name}.partial-*"):  # left by a writer that was killed before its rename
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in parent.glob(f".{out.name}.old-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     return out
 
 

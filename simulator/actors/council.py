@@ -10,6 +10,7 @@ multiplied by the run's scale.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import mesa
@@ -28,6 +29,21 @@ SERVICES = ("home_care", "reablement", "residential", "nursing")
 HOME, REAB, RES, NUR = range(4)
 SETTING_OF_SERVICE = np.array([HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING], np.uint8)
 OTHER_ITEMS = ("assessment", "telecare", "early_intervention", "day_services")  # council spend outside care services
+
+
+def cut_pro_rata(hours: np.ndarray, cut: int) -> np.ndarray:
+    """Packages' weekly hours less ``cut`` hours in all, shared pro rata in whole hours (largest remainders):
+    a small cut takes an hour from a few packages, not from every one. Ties go to the earlier row."""
+    total = int(hours.sum(dtype=np.int64))
+    if cut <= 0 or total == 0:
+        return hours.copy()
+    kept = max(total - cut, 0)
+    exact = hours.astype(float) * (kept / total)
+    out = np.floor(exact).astype(np.int64)
+    short = kept - int(out.sum())
+    if short > 0:
+        out[np.argsort(-(exact - out), kind="stable")[:short]] += 1
+    return out.astype(hours.dtype)
 
 
 def admit_within(costs: np.ndarray, headroom: float) -> np.ndarray:
@@ -130,6 +146,8 @@ class Council(mesa.Agent):
         self.care_home_share = None  # share of the budget committed weekly to care home places at the first March
         self.price = 1.0  # real unit-cost index, 1 in the base year
         self.overheads = 0.0  # spend outside care packages expected each month, GBP (set each month)
+        self.overheads_due = 0.0  # this month's assessments and prevention not yet paid, GBP (kept back)
+        self.last_telecare_users = 0  # agents with telecare last month: this month's estimate before counting
 
     def _take_policy(self, local: Local) -> None:
         """The policy in force and what follows from it: capacities per 100,000 adults in agents, hours by need."""
@@ -200,8 +218,9 @@ class Council(mesa.Agent):
 
     def headroom(self, v: dict, month: int) -> float:
         """Money still uncommitted this year, GBP: income received and still due, plus drawable reserves,
-        less spend so far, the cost of current packages to the year end and the other months' overheads."""
-        committed = self.weekly_commitment(v) * self.weeks_left(month) \
+        less spend so far, the cost of current packages to the year end, this month's overheads not yet paid and
+        the other months' overheads."""
+        committed = self.weekly_commitment(v) * self.weeks_left(month) + self.overheads_due \
             + self.overheads * (self.weeks_left(month) / WEEKS_PER_MONTH - 1.0)
         drawable = max(self.reserves, 0.0) * self.finance.reserve_draw_limit
         still_due = self.budget * (self.weeks_left(month) / WEEKS_PER_MONTH - 1.0) / 12.0
@@ -239,11 +258,18 @@ class Council(mesa.Agent):
         """Monthly spend outside care packages at full capacity, GBP: assessments, reablement places turning
         over, telecare (``telecare_users`` agents) and early intervention. The council keeps it back for the
         year's remaining months."""
+        p = self.policy
+        turnover = self.reablement_slots / p.reablement_mean_months * p.unit_costs_gbp.reablement_per_episode
+        return self._routine_overheads(telecare_users) + turnover * self.price * self.scale
+
+    def _routine_overheads(self, telecare_users: int, assessments_only: bool = False) -> float:
+        """A month's assessments at capacity, and (unless ``assessments_only``) telecare for ``telecare_users``
+        agents and early intervention at its places, GBP: the overheads paid each month, not at admission."""
         p, pv = self.policy, self.prevention
-        monthly = (self.assessment_slots * p.assessment_cost_gbp
-                   + self.reablement_slots / p.reablement_mean_months * p.unit_costs_gbp.reablement_per_episode
-                   + (telecare_users * pv.telecare_cost_per_person_year_gbp
-                      + self.early_places * pv.early_intervention_cost_per_person_year_gbp) / 12.0)
+        monthly = self.assessment_slots * p.assessment_cost_gbp
+        if not assessments_only:
+            monthly += (telecare_users * pv.telecare_cost_per_person_year_gbp
+                        + self.early_places * pv.early_intervention_cost_per_person_year_gbp) / 12.0
         return monthly * self.price * self.scale
 
     @staticmethod
@@ -331,17 +357,24 @@ class Council(mesa.Agent):
         self.receive_income(f)
         if month == 4 and not initial:  # a new financial year: SALT counts long-term clients afresh
             v["flags"][:] &= ~LTS_THIS_YEAR
+        # until they are paid, this month's assessments and prevention are kept back (at last month's estimate)
+        self.overheads_due = self._routine_overheads(self.last_telecare_users)
         if not initial:
             self._end_reablement(v, f)
             if self.recovering:  # a twelfth of the year's recovery a month: the workforce can follow it
                 self.package_factor = min(1.0, self.package_factor + self.finance.package_recovery_per_year / 12)
             self._review_packages(v, informal, t, month)
-        telecare = self._telecare_users(v)
-        if not initial:
+        telecare = self.last_telecare_users = self._telecare_users(v)
+        if initial:  # placed against a whole year's money: the first month's overheads are all still to pay
+            self.overheads_due = self._routine_overheads(telecare)
+        else:
             self._prevent(v, f, telecare)
+            self.overheads_due = self._routine_overheads(0, assessments_only=True)  # prevention now paid
         self.overheads = self._expected_overheads(telecare)  # kept back from the year's money for the months to come
         self._take_requests(v, informal, t, f, start)
         self._assess(v, t, f, initial)
+        if not initial:
+            self.overheads_due = 0.0  # the month's assessments are paid
         self._admit(v, informal, t, month, f, initial)
         self._cut_if_overcommitted(v, month)  # e.g. after discharges funded beyond the year's money
         self._end_empty_packages(v, informal, t)
@@ -413,9 +446,9 @@ class Council(mesa.Agent):
         funded, weekly = self._home_care_weekly_cost(v)
         if weekly <= 0:
             return
-        hours = v["package_hours"][funded].astype(float)
         keep = max(0.0, 1.0 - gap / (weekly * self.weeks_left(month)))
-        v["package_hours"][funded] = np.floor(hours * keep).astype(np.uint8)
+        cut = math.ceil(gap / (self.hourly_rate() * self.scale * self.weeks_left(month)) - 1e-9)
+        v["package_hours"][funded] = cut_pro_rata(v["package_hours"][funded], cut)
         self.package_factor *= keep
         self.recovering = False
 
@@ -510,8 +543,9 @@ class Council(mesa.Agent):
         waiting = v["alive"] & (v["waiting_since"] >= 0) & ((v["flags"] & ASSESSED) == 0)
         ward = np.flatnonzero(waiting & (v["setting"] == HOSPITAL))
         home = np.flatnonzero(waiting & (v["setting"] != HOSPITAL))
-        if not initial:
-            order = np.lexsort((self.draws.random(len(home)), v["waiting_since"][home]))
+        if not initial:  # ties broken at random, drawn for every row so that the stream does not depend on the
+            # queue's length: a richer council's shorter queue keeps the same draws (common random numbers)
+            order = np.lexsort((self.draws.random(len(v["alive"]))[home], v["waiting_since"][home]))
             home = home[order][: self.assessment_slots]
         done = np.concatenate([ward, home])
         v["flags"][done] |= ASSESSED
@@ -604,6 +638,7 @@ class Council(mesa.Agent):
         # money: council-funded candidates admitted while the year's headroom lasts
         fee = self.weekly_fee(plan, v["age_m"][idx], hours)
         fee -= np.minimum(self.weekly_charge(v, idx, plan), fee)  # the council's cost, net of the client's charge
+        fee += np.where((plan == HOME) & (v["age_m"][idx] < 65 * 12), self._day_services_per_week(1), 0.0)
         cost = np.where(plan == REAB, p.unit_costs_gbp.reablement_per_episode * self.price,
                         fee * self.weeks_left(month)) * self.scale
         council = fits & ~outside

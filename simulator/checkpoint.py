@@ -1,0 +1,97 @@
+"""Checkpoints of a run in progress, so that an interrupted long run resumes where it stopped.
+
+Every ``every`` months (a year by default) the whole model (people, councils, markets, workforces, their random
+generators and what has been recorded) is pickled to one file, written atomically: a temporary file beside it,
+then a rename, so a checkpoint is always a whole month-end state or absent. A resumed run continues from that
+month's state with the same random streams, so its results are bit-identical to an uninterrupted run's. The
+file records the scenario, replicate and caresim version it belongs to; any other is refused, never continued.
+
+A checkpoint is a pickle: resume only folders you (or your own runs) wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+from . import __version__
+from .report import OutputError
+from .scenario import Scenario
+
+EVERY_MONTHS = 12  # default interval; a year of England at 1:1 takes minutes, writing its state seconds
+#: set to a month number, a checkpointed run kills its own process after that month (tests of resuming)
+FAULT_AT_ENV = "CARESIM_FAULT_AT_MONTH"
+
+
+def path_for(out: Path) -> Path:
+    """Where a single run writing the results folder ``out`` keeps its checkpoint: a hidden file beside it, so
+    that nothing inside ``out`` exists until the results are whole."""
+    out = Path(out)
+    return out.parent / f".{out.name}.checkpoint"
+
+
+def identity(scenario: Scenario, replicate: int) -> str:
+    """What a checkpoint must match to be continued: the resolved scenario, the replicate and the version."""
+    return hashlib.sha256(f"{__version__}\n{replicate}\n{scenario.to_yaml()}".encode()).hexdigest()
+
+
+def save(model, path: Path) -> None:
+    """The model's whole state to ``path``, whole or not at all."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump({"identity": identity(model.scenario, model.replicate), "month": model.t, "model": model},
+                        f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path, scenario: Scenario, replicate: int):
+    """The model saved at ``path`` if it is a checkpoint of this scenario and replicate; else ``OutputError``."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            state = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+        raise OutputError(f"{path}: not a readable caresim checkpoint ({exc}); delete it to start again") from None
+    if not isinstance(state, dict) or state.get("identity") != identity(scenario, replicate):
+        raise OutputError(f"{path}: a checkpoint of a different scenario, replicate or caresim version; "
+                          "resume with the same command, or delete it to start again")
+    return state["model"]
+
+
+def run(scenario: Scenario, path: Path, replicate: int = 0, every: int = EVERY_MONTHS, progress: bool = False,
+        resume: bool = True, log=None):
+    """Run the scenario, saving a checkpoint at ``path`` every ``every`` months (0: never) and continuing from
+    one there if ``resume``. Returns the results Dataset; the caller removes the checkpoint once they are written."""
+    from .model import CareModel
+
+    path = Path(path)
+    if resume and path.exists():
+        model = load(path, scenario, replicate)
+        if log:
+            log(f"resuming {scenario.name} from its checkpoint after month {model.t} of {model.n_steps}")
+    else:
+        model = CareModel(scenario, replicate=replicate)
+        if log:
+            log(f"{scenario.name}: {model.population.n_alive:,} agents in {len(model.codes)} council(s), scale "
+                f"{scenario.run.scale:g}, {scenario.run.years} years from {scenario.run.start}")
+    fault = int(os.environ.get(FAULT_AT_ENV, "0") or 0)
+
+    def after_step(m) -> None:
+        if every and m.t % every == 0 and m.t < m.n_steps:
+            save(m, path)
+        if fault and m.t == fault:
+            os._exit(17)  # a process killed mid-run (tests: --resume must finish it)
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{path.parent}: cannot create a folder for the checkpoint ({exc.strerror or exc})") from None
+    return model.run(progress=progress, after_step=after_step)
