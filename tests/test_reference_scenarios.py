@@ -10,6 +10,7 @@ year, 2023/24, three to four years after the policies start (April 2020).
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -85,10 +86,38 @@ BANDS = {
 }
 
 
+#: scenarios whose effect at this scale is within one run's noise (high_cost_area's clients: sd about 3 points
+#: over seeds 1-6, measured, on an effect of about -2%): their band holds the mean of paired differences over
+#: the baseline's seed and three more (the mean's sd about 1.5 points)
+NOISY = {"high_cost_area": 3}
+
+
+@pytest.fixture(scope="module")
+def noisy_pct(tables) -> dict[tuple[str, str], float]:
+    """For NOISY scenarios: the mean over seeds (the fixed run's and ``NOISY[name]`` more) of the percent
+    difference from the baseline in 2023/24."""
+    out = {}
+    for name, extra in NOISY.items():
+        runs = [compare.differences({"baseline": tables["baseline"], name: tables[name]}, "baseline")]
+        for k in range(1, extra + 1):
+            pair = {}
+            for which in ("baseline", name):
+                sc = simulator.load_scenario(SCENARIOS / f"{which}.yaml")
+                pair[which] = compare.headline(simulator.run(sc.with_updates(
+                    {"run.scale": 400, "run.years": 6, "run.seed": sc.run.seed + 1000 * k})))
+            runs.append(compare.differences(pair, "baseline"))
+        for indicator in (CLIENTS, UNMET, SPEND):
+            values = [float(d[(d["financial_year"] == YEAR) & (d["scenario"] == name)
+                              & (d["indicator"] == indicator)]["percent"].iloc[0]) for d in runs]
+            out[(name, indicator)] = float(np.mean(values))
+    return out
+
+
 @pytest.mark.parametrize("key", list(BANDS), ids=[f"{s}:{i.split(' (')[0]}" for s, i in BANDS])
-def test_scenario_moves_headline_in_documented_band(pct, key):
+def test_scenario_moves_headline_in_documented_band(pct, noisy_pct, key):
     low, high = BANDS[key]
-    assert low <= pct[key] <= high, f"{key}: {pct[key]:+.1f}% not in [{low}, {high}]"
+    value = noisy_pct.get(key, pct[key])
+    assert low <= value <= high, f"{key}: {value:+.1f}% not in [{low}, {high}]"
 
 
 def test_early_intervention_slows_growth_in_substantial_and_critical_need(tables):

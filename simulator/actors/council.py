@@ -365,8 +365,8 @@ class Council(mesa.Agent):
                 self.package_factor = min(1.0, self.package_factor + self.finance.package_recovery_per_year / 12)
             self._review_packages(v, informal, t, month)
         telecare = self.last_telecare_users = self._telecare_users(v)
-        if initial:  # placed against a whole year's money: the first month's overheads are all still to pay
-            self.overheads_due = self._routine_overheads(telecare)
+        if initial:  # the people already in care on the first day, as published: nothing paid yet, nothing due
+            self.overheads_due = 0.0
         else:
             self._prevent(v, f, telecare)
             self.overheads_due = self._routine_overheads(0, assessments_only=True)  # prevention now paid
@@ -638,7 +638,6 @@ class Council(mesa.Agent):
         # money: council-funded candidates admitted while the year's headroom lasts
         fee = self.weekly_fee(plan, v["age_m"][idx], hours)
         fee -= np.minimum(self.weekly_charge(v, idx, plan), fee)  # the council's cost, net of the client's charge
-        fee += np.where((plan == HOME) & (v["age_m"][idx] < 65 * 12), self._day_services_per_week(1), 0.0)
         cost = np.where(plan == REAB, p.unit_costs_gbp.reablement_per_episode * self.price,
                         fee * self.weeks_left(month)) * self.scale
         council = fits & ~outside
