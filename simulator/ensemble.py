@@ -204,6 +204,8 @@ def execute(tasks: list[Task], out: Path, workers: int = 1, scheduler: str | Non
     done = {k for k in manifest["tasks"] if (folder / f"{k}.nc").exists()}
     done |= {t.key for t in tasks if (folder / f"{t.key}.nc").exists()}  # written, not yet recorded
     todo = [t for t in tasks if t.key not in done]
+    for key in done:  # killed between writing its file and removing its checkpoint
+        (folder / f".{key}.checkpoint").unlink(missing_ok=True)
 
     def record(key: str, seconds: float) -> None:
         manifest["tasks"][key] = {"file": f"{TASKS}/{key}.nc", "seconds": round(seconds, 3)}

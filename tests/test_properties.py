@@ -16,24 +16,21 @@ Every setting is deterministic for CI (``derandomize=True``, no example database
   year, (3) beds, home care workers and hours, reablement places within capacity, (4) no negative stock or
   flow, (5) unmet need within need;
 - ``test_more_money_never_leaves_more_unmet_need_at_the_start``: 60 pairs of scenarios (6, person by person at
-  the base year's placements, day services off);
+  the base year's placements);
 - ``test_council_order_does_not_change_any_councils_results``: 20 pairs of runs (7), about half with a
   single pot;
-- two counterexamples the properties found, fixed in the model and kept as tests (their docstrings say what
-  was wrong): the month's overheads not kept back at the review, and a cut floored to an hour off every
-  package; a single pot's reserves summed in the NHS body's listed order;
-- one found and not yet fixed, a strict xfail: working-age day services left out of the admission cost (the
-  fix moves the base year, so it waits for a refit).
+- three counterexamples the properties found, fixed in the model and kept as tests (their docstrings say
+  what was wrong): working-age day services left out of the admission cost; the month's overheads not kept
+  back at the review, and a cut floored to an hour off every package; a single pot's reserves summed in the
+  NHS body's listed order.
 
 Property 6, "more money never means more unmet need in the same replicate", holds person by person at the
-start (the base year's placements) with day services off, and is tested there; beyond, it is not promised.
-In exploration over 60 random pairs (budget or grant x1.1 to x3, day services on), with today's model: after
-the first month the richer run had more people with unmet need in 2 and more unmet hours in 3; in some month
-it had more people with unmet need in 18 (4 of them in month 1, day services), on some council's run total
-in 13, and on the run's total in 9 (before the two fixes, over 80 pairs: 46 in some month, 4 in month 1, 23
-and 20). Why, from traced cases:
+start (the base year's placements), and is tested there; beyond, it is not promised. In exploration after the
+fixes, over 60 random pairs (budget or grant x1.1 to x3): after the first month the richer run never had more
+people with unmet need, but had more unmet hours in 3; in some later month it had more people with unmet need
+in 20 (first in month 2 in 6 of them), on some council's run total in 9, and on the run's total in 9 (before
+the fixes, over 80 pairs: 46 in some month, 4 already in month 1, 23 and 20). Why, from traced cases:
 
-- working-age day services are left out of the admission cost (above, not yet fixed);
 - duties the council cannot refuse arrive after it has committed its money: self-funders whose capital runs
   down to the upper limit turn to it. The richer council, having committed more, is overcommitted by the
   same arrival and cuts home care (now only the hours that close the gap), the poorer one is not;
@@ -424,9 +421,8 @@ MONEY = st.sampled_from(["finance.england_budget_gbp", "finance.central_grant_mu
 def test_more_money_never_leaves_more_unmet_need_at_the_start(updates, key, factor):
     """Property 6 at the start: with a larger budget or grant, same seed and replicate, the base year's
     placements leave nobody with more unmet hours, nobody the poorer council placed goes unplaced or elsewhere,
-    and no package is smaller. Day services are off: with them the admission cost understates the commitment
-    (``test_more_money_with_day_services_at_the_start``)."""
-    binds = assert_no_more_unmet_at_start({**updates, "council.day_service_share_18_64": 0.0}, key, factor)
+    and no package is smaller."""
+    binds = assert_no_more_unmet_at_start(updates, key, factor)
     event("money binds at the start" if binds else "money does not bind")
 
 
@@ -474,14 +470,11 @@ POT_OF_THREE = {"run.years": 2, "run.scale": 20.0, "run.seed": 0,
                 "geography.nhs_bodies": {"shared": [ISLES_OF_SCILLY, CITY_OF_LONDON, RUTLAND]}}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="admission cost leaves out working-age day services (the fix waits for a refit)")
 def test_more_money_with_day_services_at_the_start():
-    """Rutland, grant x1.5 against x1 (day services on). A working-age package's admission cost leaves out its
-    day services, which ``weekly_commitment`` counts: the richer council admits up to its headroom, is then
-    overcommitted at once and cuts, leaving some clients smaller packages. Costing the day services at
-    admission fixes it, but lowers care home residents in the base year by about 2 points (1 agent per 100
-    adults: -1.7% to -3.5% against the published figure), so it waits for the refit that must go with it."""
+    """Rutland, grant x1.5 against x1 (day services on). It failed while a working-age package's admission cost
+    left out its day services, which ``weekly_commitment`` counts: the richer council admitted up to its
+    headroom, was GBP 97,417 overcommitted at once and cut an hour from each of its 17 packages, leaving 12
+    clients smaller packages and two with unmet need. Admission now costs the day services too."""
     assert_no_more_unmet_at_start(RUTLAND_DAY_SERVICES, "finance.central_grant_multiplier", 1.5)
 
 

@@ -638,6 +638,7 @@ class Council(mesa.Agent):
         # money: council-funded candidates admitted while the year's headroom lasts
         fee = self.weekly_fee(plan, v["age_m"][idx], hours)
         fee -= np.minimum(self.weekly_charge(v, idx, plan), fee)  # the council's cost, net of the client's charge
+        fee += np.where((plan == HOME) & (v["age_m"][idx] < 65 * 12), self._day_services_per_week(1), 0.0)
         cost = np.where(plan == REAB, p.unit_costs_gbp.reablement_per_episode * self.price,
                         fee * self.weeks_left(month)) * self.scale
         council = fits & ~outside
