@@ -25,11 +25,11 @@ Every setting is deterministic for CI (``derandomize=True``, no example database
   NHS body's listed order.
 
 Property 6, "more money never means more unmet need in the same replicate", holds person by person at the
-start (the base year's placements), and is tested there; beyond, it is not promised. In exploration after the
-fixes, over 60 random pairs (budget or grant x1.1 to x3): after the first month the richer run never had more
-people with unmet need, but had more unmet hours in 3; in some later month it had more people with unmet need
-in 20 (first in month 2 in 6 of them), on some council's run total in 9, and on the run's total in 9 (before
-the fixes, over 80 pairs: 46 in some month, 4 already in month 1, 23 and 20). Why, from traced cases:
+start (the base year's placements), and is tested there; beyond, it is not promised. In exploration with the
+refitted model, over 60 random pairs (budget or grant x1.1 to x3): after the first month the richer run had
+more people with unmet need in some council in 5; in some month in 20 (3 of them in month 1), on some
+council's run total in 9, and on the run's total in 9 (before the fixes, over 80 pairs: 46 in some month,
+4 in month 1, 23 and 20). Why, from traced cases:
 
 - duties the council cannot refuse arrive after it has committed its money: self-funders whose capital runs
   down to the upper limit turn to it. The richer council, having committed more, is overcommitted by the
