@@ -66,13 +66,19 @@ def load(path: Path, scenario: Scenario, replicate: int):
     return state["model"]
 
 
-def run(scenario: Scenario, path: Path, replicate: int = 0, every: int = EVERY_MONTHS, progress: bool = False,
+def run(scenario: Scenario, path: Path, replicate: int = 0, every: int | None = None, progress: bool = False,
         resume: bool = True, log=None):
-    """Run the scenario, saving a checkpoint at ``path`` every ``every`` months (0: never) and continuing from
-    one there if ``resume``. Returns the results Dataset; the caller removes the checkpoint once they are written."""
+    """Run the scenario, saving a checkpoint at ``path`` every ``every`` months (None: ``EVERY_MONTHS``; 0: never)
+    and continuing from one there if ``resume``. Returns the results Dataset; the caller removes the checkpoint
+    once they are written."""
     from .model import CareModel
 
     path = Path(path)
+    every = EVERY_MONTHS if every is None else every
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{path.parent}: cannot create a folder for the checkpoint ({exc.strerror or exc})") from None
     if resume and path.exists():
         model = load(path, scenario, replicate)
         if log:
@@ -90,8 +96,4 @@ def run(scenario: Scenario, path: Path, replicate: int = 0, every: int = EVERY_M
         if fault and m.t == fault:
             os._exit(17)  # a process killed mid-run (tests: --resume must finish it)
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{path.parent}: cannot create a folder for the checkpoint ({exc.strerror or exc})") from None
     return model.run(progress=progress, after_step=after_step)

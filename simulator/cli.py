@@ -184,12 +184,11 @@ def cmd_run(args) -> int:
                                   "it or --overwrite to start again")
             ckpt.unlink()
         todo.append((scenario, out, ckpt))
-    every = checkpoint.EVERY_MONTHS if args.checkpoint_months is None else args.checkpoint_months
     for scenario, out, ckpt in todo:
         started = time.perf_counter()
         try:
-            ds = checkpoint.run(scenario, ckpt, every=every, progress=not args.no_progress, resume=args.resume,
-                                log=lambda text: print(f"caresim: {text}", file=sys.stderr))
+            ds = checkpoint.run(scenario, ckpt, every=args.checkpoint_months, progress=not args.no_progress,
+                                resume=args.resume, log=lambda text: print(f"caresim: {text}", file=sys.stderr))
         except KeyboardInterrupt:
             kept = (f"its checkpoint is kept in {ckpt}: run the same command with --resume to finish it"
                     if ckpt.exists() else "no checkpoint was reached yet")

@@ -95,8 +95,8 @@ def run_task(task: Task, folder: str, checkpoint_months: int | None = None) -> t
         os._exit(17)  # a worker that dies mid-task (tests: the task must be retried elsewhere)
     started = time.perf_counter()
     ckpt = Path(folder) / f".{task.key}.checkpoint"
-    every = checkpoint.EVERY_MONTHS if checkpoint_months is None else checkpoint_months
-    ds = checkpoint.run(restrict(task.scenario, task.councils), ckpt, replicate=task.replicate, every=every)
+    ds = checkpoint.run(restrict(task.scenario, task.councils), ckpt, replicate=task.replicate,
+                        every=checkpoint_months)
     ds = ds.assign_attrs(task_key=task.key, sample=task.sample)
     write_netcdf_atomic(ds, Path(folder) / f"{task.key}.nc")
     ckpt.unlink(missing_ok=True)
