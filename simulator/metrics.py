@@ -14,10 +14,9 @@ import xarray as xr
 
 from .actors.council import OTHER_ITEMS, SERVICES, WEEKS_PER_MONTH
 from .actors.nhs import DELAY_REASONS
+from . import kernels
 from .finance import INCOME_SOURCES
-from .processes import households
-from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, LTS_THIS_YEAR,
-                         NHS_FUNDED, NURSING, REABLEMENT, REASONS, RESIDENTIAL, SELF_FUNDED, TELECARE)
+from .population import (REASONS)
 
 AGE_BANDS = ("18-64", "65-69", "70-74", "75-79", "80-84", "85+")
 AGE_BAND_EDGES = np.array([65, 70, 75, 80, 85])  # years
@@ -144,80 +143,64 @@ class Recorder:
     def record(self, ctx, council, market, nhs) -> None:
         """Count one council's stocks at the end of the month and store the month's flows (``ctx``: CouncilMonth)."""
         t, c, v, informal, flows = ctx.t, ctx.c, ctx.v, ctx.informal, ctx.flows
-        died = ctx.died
         d = self.data
-        alive, flags = v["alive"], v["flags"]
-        band = age_band(v["age_m"])
-        is_older = band > 0  # aged 65+
-        key = (band.astype(np.int64) * 2 + v["sex"]) * 5 + v["need"]
-        d["people"][t, c] = np.bincount(key[alive], minlength=60).reshape(6, 2, 5)
-
-        setting, funding = v["setting"], v["funding"]
-        svc = np.select([setting == HOME_CARE, setting == REABLEMENT, setting == RESIDENTIAL, setting == NURSING],
-                        [0, 1, 2, 3], -1)
-        who = np.select([funding == COUNCIL_FUNDED, funding == SELF_FUNDED, funding == NHS_FUNDED], [0, 1, 2], -1)
-        ok = alive & (svc >= 0) & (who >= 0)
-        d["clients"][t, c] = np.bincount(svc[ok] * 3 + who[ok], minlength=12).reshape(4, 3)
-        d["waiting"][t, c] = np.count_nonzero(alive & (v["waiting_since"] >= 0) & (setting == COMMUNITY))
-
-        in_home = (setting == RESIDENTIAL) | (setting == NURSING)
-        needed = council.hours_needed(v)
-        community = alive & ~in_home & (setting != HOSPITAL) & (v["need"] >= 2)
-        gap = households.unmet_hours(v["need"], setting, alive, informal, v["package_hours"], council.delivery_ratio,
-                                     needed)
-        d["unmet_need"][t, c] = np.bincount(band[gap > 0], minlength=6)
+        n = len(v["alive"])
+        gap, used = np.empty(n), np.empty(n, np.float32)
+        people, clients, unmet, deaths, lts, counts, n_used = kernels.tally(
+            v["alive"], v["age_m"], v["sex"], v["need"], v["setting"], v["funding"], v["flags"], v["reason"],
+            v["waiting_since"], informal, v["package_hours"], council.delivery_ratio, council.hours_table, ctx.died,
+            AGE_BAND_EDGES * 12, gap, used)
+        k = dict(zip(kernels.TALLY, counts))
+        d["people"][t, c] = people.reshape(6, 2, 5)
+        d["clients"][t, c] = clients.reshape(4, 3)
+        d["waiting"][t, c] = k["waiting"]
+        d["unmet_need"][t, c] = unmet
         d["unmet_hours"][t, c] = gap.sum()
-        d["informal_hours"][t, c] = np.minimum(informal, needed)[community].sum()
+        d["informal_hours"][t, c] = used[:n_used].sum()  # float32 sums, as NumPy does them
         d["unpaid_carers"][t, c] = ctx.unpaid_carers
-        older_with_need = community & is_older
-        d["helped_at_home_65plus"][t, c] = [
-            np.count_nonzero(older_with_need & (setting == COMMUNITY) & (informal > 0)),
-            np.count_nonzero(older_with_need & (setting == HOME_CARE))]
+        d["helped_at_home_65plus"][t, c] = [k["helped_unpaid_only"], k["helped_formal"]]
         d["beds"][t, c] = market.beds
         d["waiting_for_bed"][t, c] = flows.waiting_for_bed
         d["care_home_margin"][t, c] = market.margin
         d["bed_openings"][t, c], d["bed_closures"][t, c] = market.opened, market.closed
         d["displaced_residents"][t, c] = market.displaced
-        d["in_hospital_waiting"][t, c] = np.count_nonzero(alive & (setting == HOSPITAL))
+        d["in_hospital_waiting"][t, c] = k["in_hospital"]
         wf = council.workforce
         d["workers"][t, c], d["posts"][t, c], d["vacancy_rate"][t, c] = wf.workers, wf.posts, wf.vacancy_rate
         d["home_care_capacity_hours"][t, c] = wf.capacity_hours
-        d["home_care_delivered_hours"][t, c] = council.commissioned_hours(v) * council.delivery_ratio
+        d["home_care_delivered_hours"][t, c] = k["commissioned_hours"] * council.delivery_ratio
         d["leavers"][t, c], d["hires"][t, c] = wf.leavers, wf.hires
         d["hospital_admissions"][t, c] = ctx.hospital_admissions
         d["delayed_days"][t, c] = ctx.delayed_days
         d["nhs_spend"][t, c] = [ctx.delayed_days.sum() * nhs.p.excess_bed_day_cost_gbp * nhs.scale, flows.nhs_chc_spend]
-        d["occupied_beds"][t, c] = [np.count_nonzero(alive & (setting == RESIDENTIAL)),
-                                    np.count_nonzero(alive & (setting == NURSING))]
+        d["occupied_beds"][t, c] = [k["residential"], k["nursing"]]
         d["budget"][t, c] = council.budget
         d["reserves"][t, c] = council.reserves
 
-        d["deaths"][t, c] = np.bincount(band[died], minlength=6)
-        d["resident_deaths"][t, c] = np.count_nonzero(died & in_home)
+        d["deaths"][t, c] = deaths
+        d["resident_deaths"][t, c] = k["resident_deaths"]
         d["entrants"][t, c] = ctx.n_entrants
         d["migrants"][t, c] = ctx.n_migrants
         d["movers"][t, c] = ctx.n_movers
         d["presentations"][t, c] = flows.presentations
         d["private_arrangements"][t, c] = flows.private_arrangements
         d["assessments"][t, c] = flows.assessments
-        d["awaiting_assessment"][t, c] = np.count_nonzero(alive & (v["waiting_since"] >= 0) & ((flags & ASSESSED) == 0))
+        d["awaiting_assessment"][t, c] = k["awaiting_assessment"]
         d["admissions"][t, c] = flows.admissions
         d["reablement_ended"][t, c] = flows.reablement_ended
         d["reablement_success"][t, c] = flows.reablement_success
         d["reablement_to_long_term"][t, c] = flows.reablement_to_long_term
         d["turned_to_council"][t, c] = flows.turned_to_council
         d["council_spend"][t, c] = flows.spend
-        lts = (flags & LTS_THIS_YEAR) != 0  # the dead too: SALT counts everyone supported in the year
-        group = is_older * len(REASONS) + v["reason"]
-        d["lts_clients_in_year"][t, c] = np.bincount(group[lts], minlength=2 * len(REASONS)).reshape(2, -1)
+        d["lts_clients_in_year"][t, c] = lts.reshape(2, -1)  # the dead too: SALT counts everyone supported in the year
         d["long_term_spend"][t, c] = flows.long_term_spend
         d["self_funder_spend"][t, c] = flows.self_funder_spend
         d["charges"][t, c] = flows.charges
         d["other_spend"][t, c] = flows.other_spend
         d["day_service_users"][t, c] = flows.day_service_users
         d["direct_payment_clients"][t, c] = d["clients"][t, c, 0, 0] * council.policy.direct_payment_share
-        d["early_intervention_clients"][t, c] = np.count_nonzero(alive & ((flags & EARLY_INTERVENTION) != 0))
-        d["telecare_users"][t, c] = np.count_nonzero(alive & ((flags & TELECARE) != 0) & (v["need"] >= 1) & ~in_home)
+        d["early_intervention_clients"][t, c] = k["early_intervention"]
+        d["telecare_users"][t, c] = k["telecare"]
         d["outturn"][t, c] = flows.outturn
         d["income"][t, c] = flows.income
         d["eligibility_threshold"][t, c] = council.threshold

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -11,15 +12,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import __version__, data, finance, rates, streams, timeline
+from . import __version__, data, finance, kernels, rates, streams, timeline
+from .profile import StepProfile
 from .actors.care_market import CareHomeMarket
 from .actors.council import Council, MonthFlows, StartContact
 from .actors.nhs import NHSBody
 from .actors.workforce import HomeCareWorkforce
 from .metrics import Recorder
-from .population import (COLUMNS, COMMUNITY, EARLY_INTERVENTION, LEARNING_DISABILITY, TELECARE, UNMET, Population, entrant_cohorts,
-                         link_partners, new_people, synthesise_council)
-from .processes import demography, hospital, households, needs
+from .population import COLUMNS, TELECARE, Population, entrant_cohorts, link_partners, new_people, synthesise_council
+from .processes import demography, hospital, households
 from .scenario import MIGRATION_BAND_EDGES, Scenario, start_year_month
 
 
@@ -51,6 +52,7 @@ class CareModel(mesa.Model):
     def __init__(self, scenario: Scenario, replicate: int = 0):
         seed = scenario.run.seed
         super().__init__(rng=streams.stream(seed, replicate, "ENGLAND", "model"))
+        self.profile = StepProfile()  # seconds by process (``caresim run --profile``); never part of the results
         self.scenario = scenario
         self.replicate = replicate
         self.tables = rates.rate_tables(scenario)
@@ -78,6 +80,7 @@ class CareModel(mesa.Model):
         self._build_actors(table, persons)
         self.recorder = Recorder(self.n_steps, len(self.codes))
         self._initial_placements()
+        self.profile = StepProfile()  # the placements above are construction, not steps
 
     # ------------------------------------------------------------------ construction
     def _synthesise(self, persons: np.ndarray) -> Population:
@@ -207,12 +210,6 @@ class CareModel(mesa.Model):
         at_risk = v["alive"] & (v["need"] >= 2)  # the people the multiplier applies to
         return float(np.count_nonzero(gap[at_risk] > 0) / max(np.count_nonzero(at_risk), 1))
 
-    def _unmet_multiplier(self, c: int, v: dict, rr: float) -> np.ndarray:
-        """Per-person multiplier for unmet need: ``rr`` against 1, divided by its base-year mean among need 2+."""
-        norm = 1.0 + (rr - 1.0) * self._unmet_norm[c]
-        mult = np.where((v["flags"] & UNMET) != 0, rr, 1.0) / norm
-        return np.where(v["need"] >= 2, mult, 1.0)
-
     # ------------------------------------------------------------------ the step
     def step_order(self) -> list[tuple[str, Callable]]:
         """The fixed order of one month, applied to each council in turn."""
@@ -250,18 +247,26 @@ class CareModel(mesa.Model):
         return max((t + self.start_month - 4) // 12, 0)
 
     def step(self) -> None:
-        t = self.t
+        t, prof = self.t, self.profile
         month = self.calendar_month(t)
-        if t in self.schedule.changes:
-            self._apply_timeline(self.schedule.changes[t])
-        if month == 4 and t > 0:
-            for c, council in enumerate(self.councils):
-                council.open_year(self.financial_years_elapsed(t), self._demand_index(c))
+        prof.person_steps += sum(block.used for block in self.population.blocks)
+        prof.months += 1
+        with prof.timing("month start"):
+            if t in self.schedule.changes:
+                self._apply_timeline(self.schedule.changes[t])
+            if month == 4 and t > 0:
+                for c, council in enumerate(self.councils):
+                    council.open_year(self.financial_years_elapsed(t), self._demand_index(c))
+        order = self.step_order()
+        clock = time.perf_counter
         for c in range(len(self.codes)):
             ctx = CouncilMonth(c, t, month, self.population.view(c))
-            for _name, fn in self.step_order():
+            for name, fn in order:
+                started = clock()
                 fn(ctx)
-        self._pool_reserves()
+                prof.add(name, clock() - started)
+        with prof.timing("pool reserves"):
+            self._pool_reserves()
         self.t += 1
 
     def _pool_reserves(self) -> None:
@@ -302,12 +307,11 @@ class CareModel(mesa.Model):
         """Ageing, deaths by age, sex and need, widowhood, young people turning 18, net migration, churn."""
         sc, v, c = self.scenario, ctx.v, ctx.c
         rng = self._rng[(c, "demography")]
-        demography.age_one_month(v["age_m"], v["alive"])
-        demography.count_month_in_state(v["months_in_state"], v["alive"])
         years = ctx.t / 12.0
         p = self.tables.death_probability((1.0 - sc.demography.mortality_improvement_per_year) ** years)
-        ctx.died = demography.draw_deaths(rng.random(len(v["age_m"])), p, v["sex"], v["age_m"], v["need"], v["alive"])
-        v["alive"][ctx.died] = False
+        ctx.died = np.empty(len(v["alive"]), bool)
+        kernels.age_and_die(v["age_m"], v["months_in_state"], v["alive"], rng.random(len(v["age_m"])), p, v["sex"],
+                            v["need"], ctx.died)
         demography.widow(v["partner"], ctx.died, self.population.blocks[c].start)
         if sc.demography.entrants:
             rng_e = self._rng[(c, "entrants")]
@@ -325,8 +329,7 @@ class CareModel(mesa.Model):
         if rate <= 0:
             return
         v, rng = ctx.v, self._rng[(ctx.c, "churn")]
-        movers = demography.draw_movers(rng.random(len(v["alive"])), rate, v["alive"], v["age_m"], v["partner"],
-                                        v["setting"])
+        movers = kernels.movers(rng.random(len(v["alive"])), rate, v["alive"], v["age_m"], v["partner"], v["setting"])
         v["alive"][movers] = False  # gone from the area (not deaths)
         ctx.n_movers = len(movers)
         self._arrive(ctx, v["age_m"][movers].copy(), rng)
@@ -358,23 +361,18 @@ class CareModel(mesa.Model):
         """Need levels move one step up or down by age and sex (fitted to HSE prevalence); faster with unmet
         need, slower under early intervention; a learning disability does not recover."""
         v = ctx.v
-        rng = self._rng[(ctx.c, "needs")]
-        pv = self.local[ctx.c].prevention
-        flags = v["flags"]
-        mult = self._unmet_multiplier(ctx.c, v, self.scenario.needs.unmet_need_decline_rr) \
-            * np.where((flags & EARLY_INTERVENTION) != 0, pv.early_intervention_decline_rr, 1.0)
-        v["need"][:] = needs.transition(rng.random(len(v["need"])), v["need"], v["sex"], v["age_m"], v["alive"],
-                                        self.tables.up, self.tables.down, mult,
-                                        lifelong=v["reason"] == LEARNING_DISABILITY)
+        u = self._rng[(ctx.c, "needs")].random(len(v["need"]))
+        kernels.need_transitions(u, v["need"], v["sex"], v["age_m"], v["alive"], v["reason"], v["flags"],
+                                 self.tables.up, self.tables.down, self.scenario.needs.unmet_need_decline_rr,
+                                 self._unmet_norm[ctx.c], self.local[ctx.c].prevention.early_intervention_decline_rr)
 
     def _hospital(self, ctx: CouncilMonth) -> None:
         """Emergency admissions from home by age and need (NHS body), more with unmet need, fewer with
         telecare if it works; need may rise during the stay."""
-        v, pv = ctx.v, self.local[ctx.c].prevention
-        flags = v["flags"]
-        risk = self._unmet_multiplier(ctx.c, v, self.scenario.nhs.unmet_need_admission_rr) \
-            * np.where(((flags & TELECARE) != 0) & (v["need"] >= 1), pv.telecare_admission_rr, 1.0)
-        ctx.hospital_admissions = self.nhs_of[ctx.c].admit(v, self._rng[(ctx.c, "hospital")], ctx.t, risk)
+        v, c = ctx.v, ctx.c
+        ctx.hospital_admissions = self.nhs_of[c].admit(v, self._rng[(c, "hospital")], ctx.t,
+                                                       self.scenario.nhs.unmet_need_admission_rr, self._unmet_norm[c],
+                                                       self.local[c].prevention.telecare_admission_rr)
 
     def _workforce(self, ctx: CouncilMonth) -> None:
         """Home care workers leave and are hired; posts follow the hours commissioned and wanted."""
@@ -394,32 +392,29 @@ class CareModel(mesa.Model):
         """Unpaid care from partners (lost at widowhood) and other carers, plus community and voluntary
         support; who has unmet need now (it speeds decline and admissions next month)."""
         v, council, ic = ctx.v, self.councils[ctx.c], self.scenario.informal_care
-        can = self._partner_can_care(ctx.c, v)
-        ctx.informal = self._informal(ctx.c, v, can)
-        ctx.unpaid_carers = households.unpaid_carers(can, v["other_carer"], v["need"], v["setting"], v["alive"],
-                                                     ic.partner_hours_per_week, ic.other_carer_hours_per_week)
-        gap = households.unmet_hours(v["need"], v["setting"], v["alive"], ctx.informal, v["package_hours"],
-                                     council.delivery_ratio, council.hours_needed(v))
-        v["flags"][:] = np.where(gap > 0, v["flags"] | UNMET, v["flags"] & ~UNMET)
+        ctx.informal, can = self._informal_and_partners(ctx.c, v)
+        ctx.unpaid_carers = kernels.mark_unmet(v["need"], v["setting"], v["alive"], ctx.informal, v["package_hours"],
+                                               council.delivery_ratio, council.hours_table, v["reason"], v["flags"],
+                                               can, v["other_carer"], ic.partner_hours_per_week,
+                                               ic.other_carer_hours_per_week)
 
-    def _partner_can_care(self, c: int, v: dict) -> np.ndarray:
-        """Whether each person of council ``c`` has a partner able to care for them."""
-        return households.partner_can_care(v["partner"], self.population.blocks[c].start, v["need"], v["setting"],
-                                           v["alive"], self.scenario.informal_care.partner_max_need)
+    def _informal(self, c: int, v: dict) -> np.ndarray:
+        """Unpaid hours a week available to each person: household, other carers, community support."""
+        return self._informal_and_partners(c, v)[0]
 
-    def _informal(self, c: int, v: dict, partner_can: np.ndarray | None = None) -> np.ndarray:
-        """Unpaid hours a week available to each person: household, other carers, community support
-        (``partner_can``: who has a partner able to care, if already known this month)."""
+    def _informal_and_partners(self, c: int, v: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Unpaid hours a week available to each person (float32), and who has a partner able to care."""
         ic = self.scenario.informal_care
-        can = self._partner_can_care(c, v) if partner_can is None else partner_can
-        hours = households.informal_hours(can, v["other_carer"], v["setting"], v["alive"], ic.partner_hours_per_week,
-                                          ic.other_carer_hours_per_week)
+        hours = np.empty(len(v["alive"]), np.float32)
+        can, alone = kernels.informal_care(v["partner"], self.population.blocks[c].start, v["need"], v["setting"],
+                                           v["alive"], v["other_carer"], ic.partner_max_need,
+                                           ic.partner_hours_per_week, ic.other_carer_hours_per_week, hours)
         pv = self.local[c].prevention
-        if pv.community_support_hours_per_100k_adults > 0:
-            alone = (hours == 0) & (v["need"] >= 2) & v["alive"] & (v["setting"] == COMMUNITY)
+        if pv.community_support_hours_per_100k_adults > 0 and alone:
             available = pv.community_support_hours_per_100k_adults * self.adults[c] / 1e5 / self.scenario.run.scale
-            hours = hours + households.community_support(alone, available, pv.community_support_max_hours_per_person)
-        return hours
+            each = min(available / alone, pv.community_support_max_hours_per_person)
+            kernels.add_community_support(hours, v["need"], v["setting"], v["alive"], np.float32(each))
+        return hours, can
 
     def _council(self, ctx: CouncilMonth) -> None:
         """The council: reablement, package reviews, requests, means test, admissions, payments; in March

@@ -60,15 +60,15 @@ def test_unmet_need_raises_admission_risk(three):
     """Twice the risk for half of 200,000 people at home: admissions within 5 standard errors (p < 1e-6)."""
     import numpy as np
 
-    from simulator.population import COLUMNS, COMMUNITY
+    from simulator.population import COLUMNS, COMMUNITY, UNMET
 
     model = simulator.CareModel(three.with_updates({"run.years": 1}))
     body = model.nhs_bodies[0]
     n = 200_000
     v = {name: np.zeros(n, dt) for name, (dt, _) in COLUMNS.items()}
     v["alive"][:], v["setting"][:], v["need"][:], v["age_m"][:] = True, COMMUNITY, 2, 80 * 12
-    risk = np.where(np.arange(n) < n // 2, 2.0, 1.0)
-    body.admit(v, np.random.default_rng(5), 0, risk)
+    v["flags"][: n // 2] = UNMET
+    body.admit(v, np.random.default_rng(5), 0, unmet_rr=2.0, unmet_norm=0.0)
     admitted = v["setting"] != COMMUNITY
     p = body.admission_table[2, 2]
     for got, q in ((admitted[: n // 2].mean(), 2 * p), (admitted[n // 2:].mean(), p)):
@@ -80,12 +80,13 @@ def test_unmet_need_feedback_averages_one_at_base_year(three):
     import numpy as np
 
     from simulator.model import CouncilMonth
+    from simulator.processes import needs
 
     model = simulator.CareModel(three.with_updates({"run.years": 1}))
     for c in range(3):
         v = model.population.view(c)
         model._households(CouncilMonth(c, 0, 4, v))  # sets the UNMET flags from the start state
-        mult = model._unmet_multiplier(c, v, 3.0)
+        mult = needs.unmet_multiplier(v["flags"], v["need"], 3.0, model._unmet_norm[c])
         at_risk = v["alive"] & (v["need"] >= 2)
         assert 0 < model._unmet_norm[c] < 1
         assert float(mult[at_risk].mean()) == pytest.approx(1.0, rel=1e-9)

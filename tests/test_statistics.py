@@ -46,7 +46,7 @@ from simulator import rates
 from simulator.actors.council import MonthFlows
 from simulator.actors.nhs import NHSBody
 from simulator.population import (COLUMNS, COMMUNITY, HOME_CARE, HOSPITAL, KNOWN, NURSING,
-                                  REABLEMENT, RESIDENTIAL, TELECARE)
+                                  REABLEMENT, RESIDENTIAL, TELECARE, UNMET)
 from simulator.processes import demography, households, hospital, needs
 from simulator.scenario import MIGRATION_BAND_EDGES, NHS_AGE_BANDS
 
@@ -345,8 +345,9 @@ def test_admissions_from_home_are_binomial_by_age_band_and_need(defaults):
 
 
 def test_admit_scales_risk_and_raises_need_with_the_stated_probabilities(defaults, tables):
-    """``NHSBody.admit`` on 20,000 people at home in each (sex, age 40/70/80/95, need, risk 0.5/2/8) cell
-    (2.4M): admissions are binomial with min(1, P x risk) (120 cells), and among those admitted a rise of one
+    """``NHSBody.admit`` on 20,000 people at home in each (sex, age 40/70/80/95, need, risk category) cell
+    (2.4M; the categories: no flag, unmet need, unmet need and telecare, which multiply the risk by 1 to 8 by
+    need level): admissions are binomial with min(1, P x risk) (120 cells), and among those admitted a rise of one
     need level is binomial with the rate tables' ``rise_on_admission[sex, age, need]`` (40 cells, pooling
     the risks; never above level 4, and no one not admitted changes need). 160 exact binomial tests,
     Bonferroni, false-alarm rate ``ALPHA``.
@@ -357,7 +358,7 @@ def test_admit_scales_risk_and_raises_need_with_the_stated_probabilities(default
     1e-3 / 160): an arbitrary seed would miss it with probability below 1e-8.
     """
     body = NHSBody(mesa.Model(), "test", [0], defaults.nhs, 1.0, tables.rise_on_admission)
-    ages, risks = np.array([40, 70, 80, 95]), np.array([0.5, 2.0, 8.0])
+    ages, risks = np.array([40, 70, 80, 95]), np.arange(3)
     s_i, a_i, n_i, r_i = (g.ravel() for g in np.meshgrid(np.arange(2), np.arange(4), np.arange(5), np.arange(3),
                                                          indexing="ij"))
     per_cell = 20_000
@@ -369,8 +370,14 @@ def test_admit_scales_risk_and_raises_need_with_the_stated_probabilities(default
     v["sex"][:] = s_i[cell]
     v["age_m"][:] = ages[a_i[cell]] * 12 + rng.integers(0, 12, m)
     v["need"][:] = n_i[cell]
+    # the risk categories as the model makes them: none; unmet need (x2 at need 2+); unmet need and telecare
+    # (x4 more at need 1+), so the multipliers by need are (1, 1, 1), (1, 1, 2) and (1, 4, 8) for need 0, 1, 2+
+    v["flags"][:] = np.array([0, UNMET, UNMET | TELECARE], np.uint8)[r_i[cell]]
+    unmet = np.where(n_i >= 2, 2.0, 1.0)
+    telecare = np.where(n_i >= 1, 4.0, 1.0)
+    risk_of_cell = np.select([r_i == 1, r_i == 2], [unmet, unmet * telecare], 1.0)
     before = v["need"].copy()
-    body.admit(v, rng, 0, risks[r_i[cell]])
+    body.admit(v, rng, 0, unmet_rr=2.0, unmet_norm=0.0, telecare_rr=4.0)
     admitted = v["setting"] == HOSPITAL
     rose = v["need"] > before
     assert np.all(v["need"][~admitted] == before[~admitted]) and v["need"].max() <= 4
@@ -390,9 +397,9 @@ def test_admit_scales_risk_and_raises_need_with_the_stated_probabilities(default
         return bonferroni_binomial(np.r_[k_adm, k_rise], np.r_[np.full(len(k_adm), per_cell), n_rise],
                                    np.r_[p_a, p_r])
 
-    assert family(np.minimum(p_adm * risks[r_i], 1.0), p_rise) > ALPHA
+    assert family(np.minimum(p_adm * risk_of_cell, 1.0), p_rise) > ALPHA
     assert family(p_adm, p_rise) < ALPHA  # risk ignored
-    assert family(np.minimum(p_adm * risks[r_i], 1.0), np.minimum(p_rise * SHIFT, 1.0)) < ALPHA
+    assert family(np.minimum(p_adm * risk_of_cell, 1.0), np.minimum(p_rise * SHIFT, 1.0)) < ALPHA
 
 
 # ----------------------------------------------------------------------------------------------

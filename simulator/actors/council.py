@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from .. import kernels
 from ..population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
                           LEARNING_DISABILITY, LTS_THIS_YEAR, NHS_FUNDED, NO_FUNDING, NOT_WAITING, NURSING, REABLED,
                           REABLEMENT, REASONS, RESIDENTIAL, SELF_FUNDED, TELECARE)
@@ -229,7 +230,7 @@ class Council(mesa.Agent):
     @staticmethod
     def commissioned_hours(v: dict) -> float:
         """Home care hours a week in all packages, council and self-funded (agents' hours)."""
-        return float(v["package_hours"][v["alive"] & (v["setting"] == HOME_CARE)].sum(dtype=np.int64))
+        return float(kernels.sum_package_hours(v["alive"], v["setting"], v["package_hours"]))
 
     def free_hours(self, v: dict) -> float:
         """Home care hours a week the workers could still take on (infinite before the workforce exists)."""
@@ -354,31 +355,39 @@ class Council(mesa.Agent):
         ``start``: the placements before the first month (who is known is drawn from the flows, not asked)."""
         f = MonthFlows()
         initial = start is not None
+        stage = self.model.profile.timing
         self.receive_income(f)
         if month == 4 and not initial:  # a new financial year: SALT counts long-term clients afresh
             v["flags"][:] &= ~LTS_THIS_YEAR
         # until they are paid, this month's assessments and prevention are kept back (at last month's estimate)
         self.overheads_due = self._routine_overheads(self.last_telecare_users)
         if not initial:
-            self._end_reablement(v, f)
+            with stage("council/reablement"):
+                self._end_reablement(v, f)
             if self.recovering:  # a twelfth of the year's recovery a month: the workforce can follow it
                 self.package_factor = min(1.0, self.package_factor + self.finance.package_recovery_per_year / 12)
-            self._review_packages(v, informal, t, month)
-        telecare = self.last_telecare_users = self._telecare_users(v)
-        if initial:  # the people already in care on the first day, as published: nothing paid yet, nothing due
-            self.overheads_due = 0.0
-        else:
-            self._prevent(v, f, telecare)
-            self.overheads_due = self._routine_overheads(0, assessments_only=True)  # prevention now paid
+            with stage("council/reviews"):
+                self._review_packages(v, informal, t, month)
+        with stage("council/prevention"):
+            telecare = self.last_telecare_users = self._telecare_users(v)
+            if initial:  # the people already in care on the first day, as published: nothing paid yet, nothing due
+                self.overheads_due = 0.0
+            else:
+                self._prevent(v, f, telecare)
+                self.overheads_due = self._routine_overheads(0, assessments_only=True)  # prevention now paid
         self.overheads = self._expected_overheads(telecare)  # kept back from the year's money for the months to come
-        self._take_requests(v, informal, t, f, start)
-        self._assess(v, t, f, initial)
+        with stage("council/requests"):
+            self._take_requests(v, informal, t, f, start)
+        with stage("council/assessment"):
+            self._assess(v, t, f, initial)
         if not initial:
             self.overheads_due = 0.0  # the month's assessments are paid
-        self._admit(v, informal, t, month, f, initial)
-        self._cut_if_overcommitted(v, month)  # e.g. after discharges funded beyond the year's money
-        self._end_empty_packages(v, informal, t)
-        self._pay(v, f)
+        with stage("council/admissions"):
+            self._admit(v, informal, t, month, f, initial)
+            self._cut_if_overcommitted(v, month)  # e.g. after discharges funded beyond the year's money
+            self._end_empty_packages(v, informal, t)
+        with stage("council/payments"):
+            self._pay(v, f)
         return f
 
     def _end_reablement(self, v: dict, f: MonthFlows) -> None:
@@ -687,10 +696,11 @@ class Council(mesa.Agent):
     def _pay(self, v: dict, f: MonthFlows) -> None:
         """This month's fees: council spend and charges, self-funders' spending down their capital."""
         p = self.policy
-        alive = v["alive"]
-        service = self._service_of(v["setting"])
-        in_service = alive & (service >= 0) & (service != REAB)
-        fee = self.weekly_fee(service, v["age_m"], v["package_hours"]) * WEEKS_PER_MONTH
+        rows = kernels.rows_in_service(v["alive"], v["setting"])
+        service = self._service_of(v["setting"][rows])
+        paid_weekly = service != REAB  # reablement is paid by the episode, at admission
+        rows, service = rows[paid_weekly], service[paid_weekly]
+        fee = self.weekly_fee(service, v["age_m"][rows], v["package_hours"][rows]) * WEEKS_PER_MONTH
         # home care is paid for the hours the workers deliver
         self.delivery_ratio = 1.0
         if self.workforce is not None:
@@ -699,12 +709,13 @@ class Council(mesa.Agent):
                 self.delivery_ratio = self.workforce.capacity_hours / commissioned
         fee = np.where(service == HOME, fee * self.delivery_ratio, fee)
 
-        council = np.flatnonzero(in_service & (v["funding"] == COUNCIL_FUNDED))
-        svc = service[council]
-        f.spend += np.bincount(svc, weights=fee[council], minlength=4) * self.scale
+        funding = v["funding"][rows]
+        by_council = funding == COUNCIL_FUNDED
+        council, svc, fee_c = rows[by_council], service[by_council], fee[by_council]
+        f.spend += np.bincount(svc, weights=fee_c, minlength=4) * self.scale
         older = v["age_m"][council] >= 65 * 12
         group = older * len(REASONS) + v["reason"][council]
-        f.long_term_spend = np.bincount(group, weights=fee[council], minlength=2 * len(REASONS)).reshape(2, -1) * self.scale
+        f.long_term_spend = np.bincount(group, weights=fee_c, minlength=2 * len(REASONS)).reshape(2, -1) * self.scale
         v["flags"][council] |= LTS_THIS_YEAR
         # day services and supported employment for a share of working-age home care clients
         young = np.count_nonzero((svc == HOME) & ~older)
@@ -713,16 +724,16 @@ class Council(mesa.Agent):
         f.other_spend[OTHER_ITEMS.index("day_services")] = day_cost
         self.spent += day_cost
         weekly_charge = self.weekly_charge(v, council, svc)
-        f.charges = float(np.minimum(weekly_charge * WEEKS_PER_MONTH, fee[council]).sum()) * self.scale
+        f.charges = float(np.minimum(weekly_charge * WEEKS_PER_MONTH, fee_c).sum()) * self.scale
         f.income[INCOME_SOURCES.index("charges")] = f.charges
         self.income_ytd += f.charges
 
-        selfp = np.flatnonzero(in_service & (v["funding"] == SELF_FUNDED))
-        svc = service[selfp]
+        by_self = funding == SELF_FUNDED
+        selfp, svc = rows[by_self], service[by_self]
         premium = np.where((svc == RES) | (svc == NUR), 1.0 + p.self_funder_fee_premium, 1.0)
-        paid = fee[selfp] * premium
+        paid = fee[by_self] * premium
         f.self_funder_spend += np.bincount(svc, weights=paid, minlength=4) * self.scale
-        f.nhs_chc_spend = float(fee[in_service & (v["funding"] == NHS_FUNDED)].sum()) * self.scale
+        f.nhs_chc_spend = float(fee[funding == NHS_FUNDED].sum()) * self.scale
         v["savings"][selfp] -= paid.astype(np.float32)
         ran_down = selfp[v["savings"][selfp] <= p.upper_capital_limit_gbp]
         v["funding"][ran_down] = COUNCIL_FUNDED

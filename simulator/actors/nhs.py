@@ -5,7 +5,8 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from ..population import ASSESSED, HOSPITAL, KNOWN
+from .. import kernels
+from ..population import HOSPITAL
 from ..processes import hospital
 from ..scenario import NHS, NHS_AGE_BANDS
 
@@ -31,27 +32,19 @@ class NHSBody(mesa.Agent):
         rates = np.array([params.emergency_admissions_per_year_need0[b] for b in NHS_AGE_BANDS])
         self.admission_table = hospital.monthly_admission_table(rates, np.asarray(params.admission_risk_by_need))
 
-    def admit(self, v: dict, rng: np.random.Generator, t: int, risk: np.ndarray | None = None) -> int:
+    def admit(self, v: dict, rng: np.random.Generator, t: int, unmet_rr: float = 1.0, unmet_norm: float = 0.0,
+              telecare_rr: float = 1.0) -> int:
         """Emergency admissions this month: package suspended, need may rise, first in the council's queue.
 
-        ``risk``: per-person multiplier of the admission probability (unmet need, telecare).
+        The admission probability is raised ``unmet_rr`` times for people with unmet need (over its base-year
+        mean, ``unmet_norm`` the share of need 2+ with unmet need then) and scaled by ``telecare_rr`` for people
+        with telecare and some need. Returns the number admitted.
         """
-        n = len(v["alive"])
-        u = rng.random((2, n))
-        draw = u[0] if risk is None else u[0] / risk  # u < p * risk  <=>  u / risk < p
-        admitted = np.flatnonzero(hospital.draw_admissions(draw, self.admission_table, v["age_m"], v["need"],
-                                                           v["setting"], v["alive"]))
-        age = np.minimum(v["age_m"][admitted] // 12, self.rise.shape[1] - 1)
-        p_rise = self.rise[v["sex"][admitted], age, v["need"][admitted]]
-        v["need"][admitted] = hospital.need_after_stay(u[1][admitted], v["need"][admitted], p_rise)
-        v["setting"][admitted] = HOSPITAL
-        v["funding"][admitted] = 0
-        v["package_hours"][admitted] = 0
-        v["months_in_state"][admitted] = 0
-        v["waiting_since"][admitted] = t
-        v["flags"][admitted] |= KNOWN  # referred to the council from hospital
-        v["flags"][admitted] &= ~ASSESSED  # a new stay needs a new assessment (in hospital)
-        return len(admitted)
+        u = rng.random(2 * len(v["alive"]))  # all the admission draws, then all the rises in a stay
+        return kernels.emergency_admissions(u, v["need"], v["sex"], v["age_m"], v["alive"], v["flags"], v["setting"],
+                                            v["funding"], v["package_hours"], v["months_in_state"],
+                                            v["waiting_since"], unmet_rr, unmet_norm, telecare_rr,
+                                            self.admission_table, hospital.AGE_EDGES_MONTHS, self.rise, t)
 
     def delayed_days(self, v: dict, discharges: np.ndarray, vacancy_rate: float, occupancy: float) -> np.ndarray:
         """Bed days this month of patients fit to leave but waiting, by ``DELAY_REASONS`` (agents' days): while

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..population import UNMET
+
+
+def unmet_multiplier(flags: np.ndarray, need: np.ndarray, rr: float, unmet_share: float) -> np.ndarray:
+    """Per-person multiplier of a risk for unmet need: ``rr`` against 1 for people with need 2+, divided by its
+    mean at the base year's share of need 2+ with unmet need (``unmet_share``), so the fitted rates hold on
+    average there; 1 below need 2."""
+    norm = 1.0 + (rr - 1.0) * unmet_share
+    mult = np.where((flags & UNMET) != 0, rr, 1.0) / norm
+    return np.where(need >= 2, mult, 1.0)
+
 
 def transition(u: np.ndarray, need: np.ndarray, sex: np.ndarray, age_m: np.ndarray, alive: np.ndarray,
                up: np.ndarray, down: np.ndarray, up_multiplier: np.ndarray | None = None,

@@ -1,0 +1,296 @@
+"""Compiled one-pass loops over a council's rows for the hot parts of the monthly step (Numba).
+
+Each kernel fuses what the NumPy functions in ``processes`` do in several whole-column passes with
+temporaries into one pass over the rows, with the same arithmetic in the same order, so results are
+bit-identical to those functions (``tests/test_kernels.py`` holds them to it). Random numbers are never
+drawn here: callers pass uniforms drawn from the process's own ``numpy.random.Generator``.
+Compiled code is cached on disk (``cache=True``) after a run's first use.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
+                         LEARNING_DISABILITY, LTS_THIS_YEAR, NHS_FUNDED, NURSING, REABLEMENT, RESIDENTIAL, SELF_FUNDED,
+                         TELECARE, UNMET)
+
+MAX_AGE_MONTHS = 110 * 12 + 11
+_U8_KNOWN, _U8_ASSESSED, _U8_UNMET = int(KNOWN), int(ASSESSED), int(UNMET)
+_U8_TELECARE, _U8_EI, _U8_LTS = int(TELECARE), int(EARLY_INTERVENTION), int(LTS_THIS_YEAR)
+
+jit = numba.njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
+
+
+@jit
+def age_and_die(age_m, months_in_state, alive, u, death_p, sex, need, died):
+    """Ageing (one month, capped), a month more in the setting (saturating), then deaths with probability
+    ``death_p[sex, age, need]``: ``died`` is set and ``alive`` cleared for them. Returns the number of deaths."""
+    n_ages = death_p.shape[1]
+    deaths = 0
+    for i in range(age_m.shape[0]):
+        died[i] = False
+        if not alive[i]:
+            continue
+        if age_m[i] < MAX_AGE_MONTHS:
+            age_m[i] += 1
+        if months_in_state[i] < 65535:
+            months_in_state[i] += 1
+        if u[i] < death_p[sex[i], min(age_m[i] // 12, n_ages - 1), need[i]]:
+            died[i] = True
+            alive[i] = False
+            deaths += 1
+    return deaths
+
+
+@jit
+def movers(u, rate, alive, age_m, partner, setting):
+    """Rows of working-age people at home without a partner who move away (``u < rate``), in row order."""
+    n = 0
+    out = np.empty(age_m.shape[0], np.int64)
+    for i in range(age_m.shape[0]):
+        if (alive[i] and (setting[i] == COMMUNITY or setting[i] == HOME_CARE) and partner[i] < 0
+                and age_m[i] < 65 * 12 and u[i] < rate):
+            out[n] = i
+            n += 1
+    return out[:n]
+
+
+@jit
+def need_transitions(u, need, sex, age_m, alive, reason, flags, up, down, decline_rr, unmet_norm, ei_rr):
+    """Need levels move one step up or down (``processes.needs.transition``), the rise scaled by the unmet-need
+    multiplier (``decline_rr`` over its base-year mean ``1 + (rr - 1) x unmet_norm``, need 2+) and by ``ei_rr``
+    under early intervention; a learning disability does not recover. ``u``: one uniform a person."""
+    n_ages = up.shape[1]
+    norm = 1.0 + (decline_rr - 1.0) * unmet_norm
+    for i in range(need.shape[0]):
+        if not alive[i]:
+            continue
+        level = np.intp(need[i])
+        fl = flags[i]
+        mult = ((decline_rr if (fl & _U8_UNMET) != 0 else 1.0) / norm) if level >= 2 else 1.0
+        mult = mult * (ei_rr if (fl & _U8_EI) != 0 else 1.0)
+        p_up = up[sex[i], min(age_m[i] // 12, n_ages - 1), min(level, 3)] if level < 4 else 0.0
+        p_down = down[max(level - 1, 0)] if level > 0 else 0.0
+        if reason[i] == LEARNING_DISABILITY:
+            p_down = 0.0
+        p_up = min(p_up * mult, 1.0 - p_down)
+        if u[i] < p_up:
+            need[i] = level + 1
+        elif u[i] < p_up + p_down:
+            need[i] = level - 1
+
+
+@jit
+def emergency_admissions(u, need, sex, age_m, alive, flags, setting, funding, package_hours, months_in_state,
+                         waiting_since, admission_rr, unmet_norm, telecare_rr, admission_table, age_edges, rise, t):
+    """Emergency admissions of people at home (``NHSBody.admit``): probability ``admission_table[age band,
+    need]`` times the unmet-need multiplier and, with telecare and some need, ``telecare_rr``; need may rise
+    in the stay (``rise[sex, age, need]``); package suspended, queued first. ``u``: two uniforms a person,
+    all the admission draws then all the rise draws. Returns the number admitted."""
+    norm = 1.0 + (admission_rr - 1.0) * unmet_norm
+    n = need.shape[0]
+    admitted = 0
+    for i in range(n):
+        s = setting[i]
+        if not (alive[i] and (s == COMMUNITY or s == HOME_CARE)):
+            continue
+        level = np.intp(need[i])
+        fl = flags[i]
+        risk = ((admission_rr if (fl & _U8_UNMET) != 0 else 1.0) / norm) if level >= 2 else 1.0
+        risk = risk * (telecare_rr if ((fl & _U8_TELECARE) != 0 and level >= 1) else 1.0)
+        band = 0
+        while band < age_edges.shape[0] and age_m[i] >= age_edges[band]:
+            band += 1
+        if not u[i] / risk < admission_table[band, level]:
+            continue
+        if u[n + i] < rise[sex[i], min(age_m[i] // 12, rise.shape[1] - 1), level]:
+            need[i] = min(level + 1, 4)
+        setting[i] = HOSPITAL
+        funding[i] = 0
+        package_hours[i] = 0
+        months_in_state[i] = 0
+        waiting_since[i] = t
+        flags[i] = (fl | _U8_KNOWN) & ~_U8_ASSESSED
+        admitted += 1
+    return admitted
+
+
+@jit
+def informal_care(partner, offset, need, setting, alive, other_carer, partner_max_need, partner_hours,
+                  other_hours, hours):
+    """Unpaid hours a week available to each person (``processes.households.informal_hours`` with
+    ``partner_can_care``) into ``hours`` (float32); returns who has a partner able to care, and how many people
+    with need 2+ at home in the community have none (for community support)."""
+    n = need.shape[0]
+    can = np.empty(n, np.bool_)
+    ph, oh = np.float32(partner_hours), np.float32(other_hours)
+    alone = 0
+    for i in range(n):
+        j = partner[i]
+        c = False
+        if j >= 0:
+            k = j - offset
+            c = alive[k] and need[k] <= partner_max_need and setting[k] != RESIDENTIAL and setting[k] != NURSING
+        can[i] = c
+        s = setting[i]
+        if alive[i] and s != RESIDENTIAL and s != NURSING:
+            h = (ph if c else np.float32(0.0)) + (oh if other_carer[i] else np.float32(0.0))
+        else:
+            h = np.float32(0.0)
+        hours[i] = h
+        if h == 0 and need[i] >= 2 and alive[i] and s == COMMUNITY:
+            alone += 1
+    return can, alone
+
+
+@jit
+def add_community_support(hours, need, setting, alive, each):
+    """Community support: ``each`` hours a week (float32) to everyone at home in the community with need 2+ and
+    no unpaid care (``processes.households.community_support``)."""
+    for i in range(hours.shape[0]):
+        if hours[i] == 0 and need[i] >= 2 and alive[i] and setting[i] == COMMUNITY:
+            hours[i] = hours[i] + each
+
+
+@jit
+def mark_unmet(need, setting, alive, informal, package_hours, delivery_ratio, hours_table, reason, flags,
+               can, other_carer, partner_hours, other_hours):
+    """Set or clear each person's UNMET flag (``processes.households.unmet_hours`` > 0) and count unpaid
+    carers of people with need 2+ at home by hours band (``households.unpaid_carers``)."""
+    carers = np.zeros(2)
+    p_band, o_band = int(partner_hours >= 20), int(other_hours >= 20)
+    for i in range(need.shape[0]):
+        s = setting[i]
+        gap = 0.0
+        if alive[i] and s != RESIDENTIAL and s != NURSING and s != HOSPITAL and need[i] >= 2:
+            needed = hours_table[reason[i], need[i]]
+            formal = np.float64(needed) if s == REABLEMENT else package_hours[i] * delivery_ratio
+            gap = max((needed - informal[i]) - formal, 0.0)
+            if can[i]:
+                carers[p_band] += 1
+            if other_carer[i]:
+                carers[o_band] += 1
+        flags[i] = (flags[i] | _U8_UNMET) if gap > 0 else (flags[i] & ~_U8_UNMET)
+    return carers
+
+
+@jit
+def sum_package_hours(alive, setting, package_hours):
+    """Home care hours a week in all packages (``Council.commissioned_hours``), as an exact integer."""
+    total = 0
+    for i in range(alive.shape[0]):
+        if alive[i] and setting[i] == HOME_CARE:
+            total += package_hours[i]
+    return total
+
+
+@jit
+def rows_in_setting(alive, setting, code):
+    """Rows of living people in care setting ``code``, in row order."""
+    n = 0
+    out = np.empty(alive.shape[0], np.int64)
+    for i in range(alive.shape[0]):
+        if alive[i] and setting[i] == code:
+            out[n] = i
+            n += 1
+    return out[:n]
+
+
+@jit
+def rows_in_service(alive, setting):
+    """Rows of living people in a care service (home care, reablement, a care home), in row order."""
+    n = 0
+    out = np.empty(alive.shape[0], np.int64)
+    for i in range(alive.shape[0]):
+        s = setting[i]
+        if alive[i] and (s == HOME_CARE or s == REABLEMENT or s == RESIDENTIAL or s == NURSING):
+            out[n] = i
+            n += 1
+    return out[:n]
+
+
+@jit
+def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_since, informal, package_hours,
+          delivery_ratio, hours_table, died, band_edges, gap_out, informal_out):
+    """One pass for the end-of-month counts (``metrics.Recorder.record``): returns people by (age band, sex,
+    need), clients by (service, funder), people with unmet need and deaths by age band, long-term clients this
+    year by (age group, reason), a vector of counts (see ``TALLY``) and how many unpaid hours used it wrote.
+    Writes each person's unmet hours into ``gap_out`` (0 for others) and the unpaid hours used by people
+    with need 2+ at home into the first entries of ``informal_out`` (float32): NumPy sums both, as before."""
+    people = np.zeros(60)
+    clients = np.zeros(12)
+    unmet_by_band = np.zeros(6)
+    deaths = np.zeros(6)
+    lts = np.zeros(6)
+    counts = np.zeros(11)
+    k = 0
+    n_bands = band_edges.shape[0]
+    for i in range(alive.shape[0]):
+        a = age_m[i]
+        band = 0
+        while band < n_bands and a >= band_edges[band]:
+            band += 1
+        s, lv, fl = setting[i], need[i], flags[i]
+        in_home = s == RESIDENTIAL or s == NURSING
+        if died[i]:
+            deaths[band] += 1
+            if in_home:
+                counts[7] += 1
+        if (fl & _U8_LTS) != 0:
+            lts[(1 if band > 0 else 0) * 3 + reason[i]] += 1
+        gap_out[i] = 0.0
+        if not alive[i]:
+            continue
+        people[(band * 2 + sex[i]) * 5 + lv] += 1
+        svc = -1
+        if s == HOME_CARE:
+            svc = 0
+        elif s == REABLEMENT:
+            svc = 1
+        elif s == RESIDENTIAL:
+            svc = 2
+        elif s == NURSING:
+            svc = 3
+        f = funding[i]
+        who = 0 if f == COUNCIL_FUNDED else (1 if f == SELF_FUNDED else (2 if f == NHS_FUNDED else -1))
+        if svc >= 0 and who >= 0:
+            clients[svc * 3 + who] += 1
+        waiting = waiting_since[i] >= 0
+        if waiting and s == COMMUNITY:
+            counts[0] += 1
+        if waiting and (fl & _U8_ASSESSED) == 0:
+            counts[8] += 1
+        if s == HOSPITAL:
+            counts[4] += 1
+        elif s == RESIDENTIAL:
+            counts[5] += 1
+        elif s == NURSING:
+            counts[6] += 1
+        if (fl & _U8_EI) != 0:
+            counts[9] += 1
+        if (fl & _U8_TELECARE) != 0 and lv >= 1 and not in_home:
+            counts[10] += 1
+        if s == HOME_CARE:
+            counts[3] += package_hours[i]
+        if not in_home and s != HOSPITAL and lv >= 2:
+            needed = hours_table[reason[i], lv]
+            formal = np.float64(needed) if s == REABLEMENT else package_hours[i] * delivery_ratio
+            gap = max((needed - informal[i]) - formal, 0.0)
+            gap_out[i] = gap
+            if gap > 0:
+                unmet_by_band[band] += 1
+            informal_out[k] = min(informal[i], needed)
+            k += 1
+            if band > 0:
+                if s == COMMUNITY and informal[i] > 0:
+                    counts[1] += 1
+                elif s == HOME_CARE:
+                    counts[2] += 1
+    return people, clients, unmet_by_band, deaths, lts, counts, k
+
+
+#: what ``tally``'s vector of counts holds, by position
+TALLY = ("waiting", "helped_unpaid_only", "helped_formal", "commissioned_hours", "in_hospital", "residential", "nursing",
+         "resident_deaths", "awaiting_assessment", "early_intervention", "telecare")
