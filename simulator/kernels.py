@@ -13,12 +13,13 @@ import numba
 import numpy as np
 
 from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
-                         LEARNING_DISABILITY, LTS_THIS_YEAR, NHS_FUNDED, NURSING, REABLEMENT, RESIDENTIAL, SELF_FUNDED,
+                         LEARNING_DISABILITY, LTS_THIS_YEAR, NHS_FUNDED, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED,
                          TELECARE, UNMET)
 
 MAX_AGE_MONTHS = 110 * 12 + 11
 _U8_KNOWN, _U8_ASSESSED, _U8_UNMET = int(KNOWN), int(ASSESSED), int(UNMET)
 _U8_TELECARE, _U8_EI, _U8_LTS = int(TELECARE), int(EARLY_INTERVENTION), int(LTS_THIS_YEAR)
+_U8_REABLED = int(REABLED)
 
 jit = numba.njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 
@@ -64,22 +65,18 @@ def need_transitions(u, need, sex, age_m, alive, reason, flags, up, down, declin
     under early intervention; a learning disability does not recover. ``u``: one uniform a person."""
     n_ages = up.shape[1]
     norm = 1.0 + (decline_rr - 1.0) * unmet_norm
-    for i in range(need.shape[0]):
-        if not alive[i]:
-            continue
+    unmet_mult, met_mult = decline_rr / norm, 1.0 / norm  # the two quotients, once (the same values as each row's)
+    for i in range(need.shape[0]):  # branch-free, so that the loop vectorises
         level = np.intp(need[i])
         fl = flags[i]
-        mult = ((decline_rr if (fl & _U8_UNMET) != 0 else 1.0) / norm) if level >= 2 else 1.0
+        mult = (unmet_mult if (fl & _U8_UNMET) != 0 else met_mult) if level >= 2 else 1.0
         mult = mult * (ei_rr if (fl & _U8_EI) != 0 else 1.0)
         p_up = up[sex[i], min(age_m[i] // 12, n_ages - 1), min(level, 3)] if level < 4 else 0.0
-        p_down = down[max(level - 1, 0)] if level > 0 else 0.0
-        if reason[i] == LEARNING_DISABILITY:
-            p_down = 0.0
+        p_down = down[max(level - 1, 0)] if (level > 0) & (reason[i] != LEARNING_DISABILITY) else 0.0
         p_up = min(p_up * mult, 1.0 - p_down)
-        if u[i] < p_up:
-            need[i] = level + 1
-        elif u[i] < p_up + p_down:
-            need[i] = level - 1
+        x = u[i]
+        step = np.intp(x < p_up) - np.intp((x >= p_up) & (x < p_up + p_down))
+        need[i] = level + step * alive[i]
 
 
 @jit
@@ -90,6 +87,7 @@ def emergency_admissions(u, need, sex, age_m, alive, flags, setting, funding, pa
     in the stay (``rise[sex, age, need]``); package suspended, queued first. ``u``: two uniforms a person,
     all the admission draws then all the rise draws. Returns the number admitted."""
     norm = 1.0 + (admission_rr - 1.0) * unmet_norm
+    unmet_mult, met_mult = admission_rr / norm, 1.0 / norm
     n = need.shape[0]
     admitted = 0
     for i in range(n):
@@ -98,7 +96,7 @@ def emergency_admissions(u, need, sex, age_m, alive, flags, setting, funding, pa
             continue
         level = np.intp(need[i])
         fl = flags[i]
-        risk = ((admission_rr if (fl & _U8_UNMET) != 0 else 1.0) / norm) if level >= 2 else 1.0
+        risk = (unmet_mult if (fl & _U8_UNMET) != 0 else met_mult) if level >= 2 else 1.0
         risk = risk * (telecare_rr if ((fl & _U8_TELECARE) != 0 and level >= 1) else 1.0)
         band = 0
         while band < age_edges.shape[0] and age_m[i] >= age_edges[band]:
@@ -121,28 +119,20 @@ def emergency_admissions(u, need, sex, age_m, alive, flags, setting, funding, pa
 def informal_care(partner, offset, need, setting, alive, other_carer, partner_max_need, partner_hours,
                   other_hours, hours):
     """Unpaid hours a week available to each person (``processes.households.informal_hours`` with
-    ``partner_can_care``) into ``hours`` (float32); returns who has a partner able to care, and how many people
-    with need 2+ at home in the community have none (for community support)."""
+    ``partner_can_care``) into ``hours`` (float32); returns who has a partner able to care."""
     n = need.shape[0]
     can = np.empty(n, np.bool_)
     ph, oh = np.float32(partner_hours), np.float32(other_hours)
-    alone = 0
-    for i in range(n):
+    for i in range(n):  # branch-free (masks and products, as the NumPy version), so that the loop vectorises
         j = partner[i]
-        c = False
-        if j >= 0:
-            k = j - offset
-            c = alive[k] and need[k] <= partner_max_need and setting[k] != RESIDENTIAL and setting[k] != NURSING
+        k = max(j - offset, 0)
+        sk = setting[k]
+        c = (j >= 0) & alive[k] & (need[k] <= partner_max_need) & (sk != RESIDENTIAL) & (sk != NURSING)
         can[i] = c
         s = setting[i]
-        if alive[i] and s != RESIDENTIAL and s != NURSING:
-            h = (ph if c else np.float32(0.0)) + (oh if other_carer[i] else np.float32(0.0))
-        else:
-            h = np.float32(0.0)
-        hours[i] = h
-        if h == 0 and need[i] >= 2 and alive[i] and s == COMMUNITY:
-            alone += 1
-    return can, alone
+        h = c * ph + other_carer[i] * oh
+        hours[i] = h if alive[i] & (s != RESIDENTIAL) & (s != NURSING) else np.float32(0.0)
+    return can
 
 
 @jit
@@ -294,3 +284,125 @@ def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_sinc
 #: what ``tally``'s vector of counts holds, by position
 TALLY = ("waiting", "helped_unpaid_only", "helped_formal", "commissioned_hours", "in_hospital", "residential", "nursing",
          "resident_deaths", "awaiting_assessment", "early_intervention", "telecare")
+
+
+# ---------------------------------------------------------------------------------------------- the actors' scans
+# Councils, markets and NHS bodies act on the few people in services or queues; these find them in one pass.
+
+
+@jit
+def rows_funded(alive, funding, code):
+    """Rows of living people with funding route ``code``, in row order."""
+    n = 0
+    out = np.empty(alive.shape[0], np.int64)
+    for i in range(alive.shape[0]):
+        if alive[i] & (funding[i] == code):
+            out[n] = i
+            n += 1
+    return out[:n]
+
+
+@jit
+def count_in_setting(alive, setting, code):
+    """Living people in care setting ``code``."""
+    n = 0
+    for i in range(alive.shape[0]):
+        n += alive[i] & (setting[i] == code)
+    return n
+
+
+@jit
+def queued(alive, waiting_since, flags, assessed):
+    """Rows of living people in the council's queue whose current request is (``assessed``) or is not yet
+    assessed, in row order."""
+    n = 0
+    out = np.empty(alive.shape[0], np.int64)
+    for i in range(alive.shape[0]):
+        if alive[i] & (waiting_since[i] >= 0) & (((flags[i] & _U8_ASSESSED) != 0) == assessed):
+            out[n] = i
+            n += 1
+    return out[:n]
+
+
+@jit
+def telecare_users(alive, flags, need, setting):
+    """People with some need who have telecare and live outside care homes."""
+    n = 0
+    for i in range(alive.shape[0]):
+        s = setting[i]
+        n += alive[i] & ((flags[i] & _U8_TELECARE) != 0) & (need[i] >= 1) & (s != RESIDENTIAL) & (s != NURSING)
+    return n
+
+
+@jit
+def request_scan(alive, need, threshold, waiting_since, setting, flags, reason, hours_table, informal,
+                 reablement_first, reablement_min_need):
+    """The council's request scan (``Council._take_requests``): rows that leave the queue (no longer eligible,
+    and not hospital patients who may still be offered reablement), and rows of eligible people at home in the
+    community, not queued, who are not known or whose unpaid care no longer covers their need."""
+    n_left = n_new = 0
+    left = np.empty(alive.shape[0], np.int64)
+    new = np.empty(alive.shape[0], np.int64)
+    for i in range(alive.shape[0]):
+        a, s, fl, lv = alive[i], setting[i], flags[i], need[i]
+        eligible = a & (lv >= threshold)
+        waiting = waiting_since[i] >= 0
+        if waiting and not eligible:
+            candidate = (a & (s == HOSPITAL) & (lv >= reablement_min_need) & reablement_first
+                         & ((fl & _U8_REABLED) == 0) & (reason[i] != LEARNING_DISABILITY))
+            if not candidate:
+                left[n_left] = i
+                n_left += 1
+        elif eligible and s == COMMUNITY and not waiting:
+            if (fl & _U8_KNOWN) == 0 or hours_table[reason[i], lv] > informal[i]:
+                new[n_new] = i
+                n_new += 1
+    return left[:n_left], new[:n_new]
+
+
+@jit
+def early_intervention_scan(alive, setting, need, flags, threshold):
+    """The early-intervention scheme's scan (``Council._prevent``): rows flagged whose need is no longer
+    emerging (levels 1-2, below the threshold, at home in no service; the dead too), how many flagged still
+    emerge, and rows of people with emerging needs not yet found."""
+    n_leave = n_found = supported = 0
+    leave = np.empty(alive.shape[0], np.int64)
+    found = np.empty(alive.shape[0], np.int64)
+    for i in range(alive.shape[0]):
+        lv = need[i]
+        emerging = alive[i] & (setting[i] == COMMUNITY) & (lv >= 1) & (lv <= 2) & (lv < threshold)
+        flagged = (flags[i] & _U8_EI) != 0
+        if flagged:
+            if emerging:
+                supported += 1
+            else:
+                leave[n_leave] = i
+                n_leave += 1
+        elif emerging:
+            found[n_found] = i
+            n_found += 1
+    return leave[:n_leave], supported, found[:n_found]
+
+
+@jit
+def care_home_residents(alive, setting, funding):
+    """Residents by kind (residential, nursing) and whether they pay for themselves, shape (2, 2)."""
+    out = np.zeros((2, 2), np.int64)
+    for i in range(alive.shape[0]):
+        s = setting[i]
+        if alive[i] and (s == RESIDENTIAL or s == NURSING):
+            out[s - RESIDENTIAL, np.intp(funding[i] == SELF_FUNDED)] += 1
+    return out
+
+
+@jit
+def hospital_patients(alive, setting, months_in_state):
+    """Patients in hospital: (admitted this month, there longer)."""
+    new = old = 0
+    for i in range(alive.shape[0]):
+        if alive[i] and setting[i] == HOSPITAL:
+            if months_in_state[i] == 0:
+                new += 1
+            else:
+                old += 1
+    return new, old

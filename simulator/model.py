@@ -19,7 +19,7 @@ from .actors.council import Council, MonthFlows, StartContact
 from .actors.nhs import NHSBody
 from .actors.workforce import HomeCareWorkforce
 from .metrics import Recorder
-from .population import COLUMNS, TELECARE, Population, entrant_cohorts, link_partners, new_people, synthesise_council
+from .population import COLUMNS, COMMUNITY, TELECARE, Population, entrant_cohorts, link_partners, new_people, synthesise_council
 from .processes import demography, hospital, households
 from .scenario import MIGRATION_BAND_EDGES, Scenario, start_year_month
 
@@ -406,13 +406,14 @@ class CareModel(mesa.Model):
         """Unpaid hours a week available to each person (float32), and who has a partner able to care."""
         ic = self.scenario.informal_care
         hours = np.empty(len(v["alive"]), np.float32)
-        can, alone = kernels.informal_care(v["partner"], self.population.blocks[c].start, v["need"], v["setting"],
-                                           v["alive"], v["other_carer"], ic.partner_max_need,
-                                           ic.partner_hours_per_week, ic.other_carer_hours_per_week, hours)
+        can = kernels.informal_care(v["partner"], self.population.blocks[c].start, v["need"], v["setting"], v["alive"],
+                                    v["other_carer"], ic.partner_max_need, ic.partner_hours_per_week,
+                                    ic.other_carer_hours_per_week, hours)
         pv = self.local[c].prevention
-        if pv.community_support_hours_per_100k_adults > 0 and alone:
+        if pv.community_support_hours_per_100k_adults > 0:
+            alone = np.count_nonzero((hours == 0) & (v["need"] >= 2) & v["alive"] & (v["setting"] == COMMUNITY))
             available = pv.community_support_hours_per_100k_adults * self.adults[c] / 1e5 / self.scenario.run.scale
-            each = min(available / alone, pv.community_support_max_hours_per_person)
+            each = min(available / alone, pv.community_support_max_hours_per_person) if alone else 0.0
             kernels.add_community_support(hours, v["need"], v["setting"], v["alive"], np.float32(each))
         return hours, can
 
@@ -429,7 +430,6 @@ class CareModel(mesa.Model):
     def _care_market(self, ctx: CouncilMonth) -> None:
         """Care homes: occupancy recounted; fees against costs set the margin; beds open and close; shocks."""
         market, council = self.markets[ctx.c], self.councils[ctx.c]
-        market.count_occupied(ctx.v["setting"], ctx.v["alive"])
         fee = council.weekly_fee(np.array([2, 3]), np.full(2, 65 * 12), np.zeros(2))  # RES, NUR at 65+
         shock = self._shocks.get(ctx.t, np.zeros((len(self.codes), 2)))[ctx.c]
         market.month(ctx.v, fee, shock, self._rng[(ctx.c, "care_market")])

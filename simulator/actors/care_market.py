@@ -13,7 +13,8 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from ..population import ASSESSED, COMMUNITY, NO_FUNDING, NURSING, RESIDENTIAL, SELF_FUNDED
+from .. import kernels
+from ..population import ASSESSED, COMMUNITY, NO_FUNDING, NURSING, RESIDENTIAL
 from ..scenario import CareHomes
 
 KINDS = ("residential", "nursing")
@@ -41,8 +42,8 @@ class CareHomeMarket(mesa.Agent):
 
     def count_occupied(self, setting: np.ndarray, alive: np.ndarray) -> None:
         """Recount occupied beds from the people living in care homes."""
-        self.occupied[0] = np.count_nonzero(alive & (setting == RESIDENTIAL))
-        self.occupied[1] = np.count_nonzero(alive & (setting == NURSING))
+        self.occupied[:] = [kernels.count_in_setting(alive, setting, RESIDENTIAL),
+                            kernels.count_in_setting(alive, setting, NURSING)]
 
     def free_beds(self) -> np.ndarray:
         return np.maximum(self.beds - self.occupied, 0)
@@ -58,19 +59,19 @@ class CareHomeMarket(mesa.Agent):
 
         ``council_fee``: the council's weekly fee per resident by kind (local cost level, this year's prices).
         """
-        alive = v["alive"]
+        residents = kernels.care_home_residents(v["alive"], v["setting"], v["funding"])  # [kind, pays for self]
         revenue = 0.0
-        for k, setting in enumerate(SETTING_OF_KIND):
-            here = alive & (v["setting"] == setting)
-            selfpay = np.count_nonzero(here & (v["funding"] == SELF_FUNDED))
-            others = np.count_nonzero(here) - selfpay
+        for k in range(len(KINDS)):
+            others, selfpay = int(residents[k, 0]), int(residents[k, 1])
             revenue += council_fee[k] * (others + selfpay * (1.0 + self.premium))
         cost = float(self.stock @ (council_fee * self.p.provider_cost_ratio))
         return (revenue - cost) / revenue if revenue > 0 else -1.0
 
     def month(self, v: dict, council_fee: np.ndarray, shock_beds: np.ndarray, rng: np.random.Generator) -> None:
-        """Openings and closures for the month, then any closure shock (residents of closed beds go home)."""
+        """Occupied beds recounted; openings and closures for the month, then any closure shock (residents of
+        closed beds go home)."""
         p = self.p
+        self.count_occupied(v["setting"], v["alive"])
         now = self.weekly_margin(v, council_fee)
         if self.margin is None:  # start at the margin providers require: openings equal closures
             self.margin = self.base_margin = p.required_margin
@@ -89,7 +90,9 @@ class CareHomeMarket(mesa.Agent):
         """Residents beyond the beds left move out to wait at home, first in the council's queue."""
         moved = 0
         for k, setting in enumerate(SETTING_OF_KIND):
-            rows = np.flatnonzero(v["alive"] & (v["setting"] == setting))
+            if self.occupied[k] <= self.beds[k]:  # counted this month, before the market moved: no one to move
+                continue
+            rows = kernels.rows_in_setting(v["alive"], v["setting"], setting)
             excess = len(rows) - int(self.beds[k])
             if excess > 0:
                 out = rng.choice(rows, excess, replace=False)
@@ -99,5 +102,6 @@ class CareHomeMarket(mesa.Agent):
                 v["waiting_since"][out] = 0
                 v["flags"][out] |= ASSESSED  # already assessed for a care home
                 moved += excess
-        self.count_occupied(v["setting"], v["alive"])
+        if moved:
+            self.count_occupied(v["setting"], v["alive"])
         return moved

@@ -19,7 +19,7 @@ import numpy as np
 from .. import kernels
 from ..population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
                           LEARNING_DISABILITY, LTS_THIS_YEAR, NHS_FUNDED, NO_FUNDING, NOT_WAITING, NURSING, REABLED,
-                          REABLEMENT, REASONS, RESIDENTIAL, SELF_FUNDED, TELECARE)
+                          REABLEMENT, REASONS, RESIDENTIAL, SELF_FUNDED)
 from ..finance import INCOME_SOURCES, IncomePlan, monthly
 from ..scenario import Local
 from .care_market import CareHomeMarket
@@ -241,7 +241,7 @@ class Council(mesa.Agent):
     def weekly_commitment(self, v: dict) -> float:
         """Current weekly cost to the council of the home care and care home places it funds, net of what
         the clients pay towards them, and of the day services that go with working-age home care, GBP."""
-        rows = np.flatnonzero(v["alive"] & (v["funding"] == COUNCIL_FUNDED))
+        rows = kernels.rows_funded(v["alive"], v["funding"], COUNCIL_FUNDED)
         service = self._service_of(v["setting"][rows])
         fee = self.weekly_fee(service, v["age_m"][rows], v["package_hours"][rows])
         net = fee - np.minimum(self.weekly_charge(v, rows, service), fee)
@@ -276,8 +276,7 @@ class Council(mesa.Agent):
     @staticmethod
     def _telecare_users(v: dict) -> int:
         """People with some need who have telecare and live outside care homes (agents)."""
-        return int(np.count_nonzero(v["alive"] & ((v["flags"] & TELECARE) != 0) & (v["need"] >= 1)
-                                    & (v["setting"] != RESIDENTIAL) & (v["setting"] != NURSING)))
+        return int(kernels.telecare_users(v["alive"], v["flags"], v["need"], v["setting"]))
 
     def weekly_charge(self, v: dict, rows: np.ndarray, service: np.ndarray) -> np.ndarray:
         """What council-funded clients ``rows`` pay a week towards ``service``, GBP, before capping at the
@@ -288,8 +287,8 @@ class Council(mesa.Agent):
 
     def care_home_commitment(self, v: dict) -> float:
         """Weekly cost to the council of the care home places it funds, net of residents' charges, GBP."""
-        rows = np.flatnonzero(v["alive"] & (v["funding"] == COUNCIL_FUNDED)
-                              & ((v["setting"] == RESIDENTIAL) | (v["setting"] == NURSING)))
+        rows = kernels.rows_funded(v["alive"], v["funding"], COUNCIL_FUNDED)
+        rows = rows[(v["setting"][rows] == RESIDENTIAL) | (v["setting"][rows] == NURSING)]
         service = self._service_of(v["setting"][rows])
         fee = self.weekly_fee(service, v["age_m"][rows], np.zeros(len(rows)))
         return float((fee - np.minimum(self.weekly_charge(v, rows, service), fee)).sum()) * self.scale
@@ -395,7 +394,7 @@ class Council(mesa.Agent):
         no ongoing need (need falls below the threshold), on to long-term support (queued first), or
         something else (signposted, short-term or low-level support, declined: home, no queue)."""
         p = self.policy
-        idx = np.flatnonzero(v["alive"] & (v["setting"] == REABLEMENT))
+        idx = kernels.rows_in_setting(v["alive"], v["setting"], REABLEMENT)
         u = self.draws.random((2, len(idx)))
         ending = u[0] < 1.0 / p.reablement_mean_months
         done, outcome = idx[ending], u[1][ending]
@@ -415,7 +414,7 @@ class Council(mesa.Agent):
 
     def _review_packages(self, v: dict, informal: np.ndarray, t: int, month: int) -> None:
         """Home care clients: end packages below the threshold, resize the rest, queue those needing a home."""
-        idx = np.flatnonzero(v["alive"] & (v["setting"] == HOME_CARE))
+        idx = kernels.rows_in_setting(v["alive"], v["setting"], HOME_CARE)
         need = v["need"][idx]
         below = need < self.threshold
         gone = idx[below]
@@ -463,13 +462,15 @@ class Council(mesa.Agent):
 
     def _home_care_weekly_cost(self, v: dict) -> tuple[np.ndarray, float]:
         """Council-funded home care clients (rows) and their packages' weekly cost, GBP: what cuts can save."""
-        funded = np.flatnonzero(v["alive"] & (v["setting"] == HOME_CARE) & (v["funding"] == COUNCIL_FUNDED))
+        funded = kernels.rows_in_setting(v["alive"], v["setting"], HOME_CARE)
+        funded = funded[v["funding"][funded] == COUNCIL_FUNDED]
         return funded, float(v["package_hours"][funded].sum(dtype=np.int64)) * self.hourly_rate() * self.scale
 
     def _end_empty_packages(self, v: dict, informal: np.ndarray, t: int) -> None:
         """Home care packages left with no hours (unpaid care now covers the need, or cuts took them) end;
         people still short of care go back to the council's queue, already assessed."""
-        rows = np.flatnonzero(v["alive"] & (v["setting"] == HOME_CARE) & (v["package_hours"] == 0))
+        rows = kernels.rows_in_setting(v["alive"], v["setting"], HOME_CARE)
+        rows = rows[v["package_hours"][rows] == 0]
         v["setting"][rows], v["funding"][rows], v["months_in_state"][rows] = COMMUNITY, NO_FUNDING, 0
         short = rows[self.hours_needed(v, rows) > informal[rows]]
         v["waiting_since"][short] = np.where(v["waiting_since"][short] < 0, t, v["waiting_since"][short])
@@ -480,13 +481,10 @@ class Council(mesa.Agent):
         in no service) up to its places and keeps them while their need stays there; telecare is paid for
         (``telecare_users`` agents)."""
         pv = self.prevention
-        at_home = v["alive"] & (v["setting"] == COMMUNITY)
-        emerging = at_home & (v["need"] >= 1) & (v["need"] <= 2) & (v["need"] < self.threshold)
-        flagged = (v["flags"] & EARLY_INTERVENTION) != 0
-        v["flags"][flagged & ~emerging] &= ~EARLY_INTERVENTION
-        supported = int(np.count_nonzero(flagged & emerging))
+        leaving, supported, found = kernels.early_intervention_scan(v["alive"], v["setting"], v["need"], v["flags"],
+                                                                    self.threshold)
+        v["flags"][leaving] &= ~EARLY_INTERVENTION
         if self.early_places > supported:
-            found = np.flatnonzero(emerging & ~flagged)
             found = found[self.draws.random(len(found)) < pv.early_intervention_find_per_month]
             found = found[: self.early_places - supported]
             v["flags"][found] |= EARLY_INTERVENTION
@@ -501,16 +499,15 @@ class Council(mesa.Agent):
         arrange it themselves; those no longer eligible leave the queue, except patients waiting in hospital
         for reablement. At the start, who is already known follows from the same monthly chances."""
         p = self.policy
-        eligible = v["alive"] & (v["need"] >= self.threshold)
-        left = (v["waiting_since"] >= 0) & ~eligible & ~self._reablement_candidate(v)
+        # leaving: no longer eligible, except patients in hospital who may still be offered reablement (below the
+        # threshold, from ``reablement_from_hospital_min_need``, not reabled before, no learning disability).
+        # new: not yet known, or known and settled on unpaid care that no longer covers the need (a carer died)
+        left, new = kernels.request_scan(v["alive"], v["need"], self.threshold, v["waiting_since"], v["setting"],
+                                         v["flags"], v["reason"], self.hours_table, informal, p.reablement_first,
+                                         p.reablement_from_hospital_min_need)
         v["waiting_since"][left] = NOT_WAITING
         v["flags"][left] &= ~KNOWN
-        v["setting"][left & (v["setting"] == HOSPITAL)] = COMMUNITY  # no care needed: home from hospital
-        # not yet known, or known and settled on unpaid care that no longer covers the need (a carer died)
-        uncovered = self.hours_needed(v) > informal
-        known = (v["flags"] & KNOWN) != 0
-        new = np.flatnonzero(eligible & (v["setting"] == COMMUNITY) & (v["waiting_since"] < 0)
-                             & (~known | uncovered))
+        v["setting"][left[v["setting"][left] == HOSPITAL]] = COMMUNITY  # no care needed: home from hospital
         private = self._would_self_fund(v, new, informal)
         pres = p.presentation_per_month
         prob = np.where(informal[new] > 0, pres.with_informal_care, pres.without_informal_care)
@@ -540,18 +537,12 @@ class Council(mesa.Agent):
         capital = v["savings"][rows] + np.where(care_home & alone, v["housing"][rows], 0.0)
         return capital > self.policy.upper_capital_limit_gbp
 
-    def _reablement_candidate(self, v: dict) -> np.ndarray:
-        """Patients in hospital below the eligibility threshold who may still be offered reablement on leaving."""
-        p = self.policy
-        return (v["alive"] & (v["setting"] == HOSPITAL) & (v["need"] >= p.reablement_from_hospital_min_need)
-                & p.reablement_first & ((v["flags"] & REABLED) == 0) & (v["reason"] != LEARNING_DISABILITY))
-
     def _assess(self, v: dict, t: int, f: MonthFlows, initial: bool) -> None:
         """Assessments: requests oldest first, up to the month's capacity; patients in hospital are assessed
         there without waiting (discharge to assess). Each costs ``assessment_cost_gbp``."""
-        waiting = v["alive"] & (v["waiting_since"] >= 0) & ((v["flags"] & ASSESSED) == 0)
-        ward = np.flatnonzero(waiting & (v["setting"] == HOSPITAL))
-        home = np.flatnonzero(waiting & (v["setting"] != HOSPITAL))
+        waiting = kernels.queued(v["alive"], v["waiting_since"], v["flags"], False)
+        in_ward = v["setting"][waiting] == HOSPITAL
+        ward, home = waiting[in_ward], waiting[~in_ward]
         if not initial:  # ties broken at random, drawn for every row so that the stream does not depend on the
             # queue's length: a richer council's shorter queue keeps the same draws (common random numbers)
             order = np.lexsort((self.draws.random(len(v["alive"]))[home], v["waiting_since"][home]))
@@ -578,7 +569,7 @@ class Council(mesa.Agent):
             & ((v["flags"][idx] & REABLED) == 0) & offered & (v["reason"][idx] != LEARNING_DISABILITY)
         plan = np.where((net > 0) & eligible, HOME, -1)  # below the threshold: reablement from hospital only
         # reablement where there is a place (in queue order); the rest get what they would have had
-        in_reab = int(np.count_nonzero(v["alive"] & (v["setting"] == REABLEMENT)))
+        in_reab = kernels.count_in_setting(v["alive"], v["setting"], REABLEMENT)
         reable &= np.cumsum(reable) <= max(self.reablement_slots - in_reab, 0)
         plan = np.where(reable, REAB, plan)
         plan = np.where(home, np.where(nursing, NUR, RES), plan)
@@ -588,7 +579,7 @@ class Council(mesa.Agent):
 
     def _admit(self, v: dict, informal: np.ndarray, t: int, month: int, f: MonthFlows, initial: bool) -> None:
         p = self.policy
-        idx = np.flatnonzero(v["alive"] & (v["waiting_since"] >= 0) & ((v["flags"] & ASSESSED) != 0))
+        idx = kernels.queued(v["alive"], v["waiting_since"], v["flags"], True)
         if not len(idx):
             return
         # hospital patients first (discharge), then the oldest request; ties in random order

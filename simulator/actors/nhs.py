@@ -6,7 +6,6 @@ import mesa
 import numpy as np
 
 from .. import kernels
-from ..population import HOSPITAL
 from ..processes import hospital
 from ..scenario import NHS, NHS_AGE_BANDS
 
@@ -56,8 +55,6 @@ class NHSBody(mesa.Agent):
             discharges, [p.discharge_arrangement_days["home_package"], p.discharge_arrangement_days["care_home"]],
             [vacancy_rate, occupancy], [ref["vacancy_rate"], ref["occupancy"]], p.discharge_delay_elasticity,
             p.discharge_arrangement_max_days)
-        still = v["alive"] & (v["setting"] == HOSPITAL)
-        new = still & (v["months_in_state"] == 0)
-        held = (np.count_nonzero(still & ~new) * DAYS_PER_MONTH
-                + np.count_nonzero(new) * max(DAYS_PER_MONTH - p.length_of_stay_days, 0.0))
+        new, longer = kernels.hospital_patients(v["alive"], v["setting"], v["months_in_state"])
+        held = longer * DAYS_PER_MONTH + new * max(DAYS_PER_MONTH - p.length_of_stay_days, 0.0)
         return np.array([*arranging, held])
