@@ -1,0 +1,185 @@
+"""The compiled kernels give exactly what the NumPy functions they replace give (bit for bit), on random
+populations that reach every branch: any setting, funding route, flag, need level and partner."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator import kernels, rates
+from simulator.population import (ASSESSED, COLUMNS, COMMUNITY, EARLY_INTERVENTION, HOSPITAL, KNOWN,
+                                  LEARNING_DISABILITY, NURSING, REABLED, RESIDENTIAL, TELECARE, UNMET)
+from simulator.processes import demography, hospital, households, needs
+
+N = 50_000
+
+
+@pytest.fixture(scope="module")
+def tables(defaults):
+    return rates.rate_tables(defaults)
+
+
+def population(seed: int) -> dict[str, np.ndarray]:
+    """Columns of ``N`` people with every attribute drawn at random over its range; half are partnered."""
+    rng = np.random.default_rng(seed)
+    v = {name: np.zeros(N, dt) for name, (dt, _) in COLUMNS.items()}
+    v["alive"][:] = rng.random(N) < 0.9
+    v["age_m"][:] = rng.integers(18 * 12, 111 * 12, N)
+    v["sex"][:] = rng.integers(0, 2, N)
+    v["need"][:] = rng.integers(0, 5, N)
+    v["setting"][:] = rng.integers(0, 6, N)
+    v["funding"][:] = rng.integers(0, 4, N)
+    v["package_hours"][:] = rng.integers(0, 40, N)
+    v["reason"][:] = rng.integers(0, 3, N)
+    v["other_carer"][:] = rng.random(N) < 0.3
+    v["months_in_state"][:] = rng.integers(0, 3, N)
+    v["waiting_since"][:] = rng.integers(-1, 5, N)
+    v["flags"][:] = rng.integers(0, 256, N)
+    pairs = rng.permutation(N)[: N // 2].reshape(-1, 2)
+    v["partner"][:] = -1
+    v["partner"][pairs[:, 0]], v["partner"][pairs[:, 1]] = pairs[:, 1], pairs[:, 0]
+    return v
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_age_and_die_equals_the_numpy_processes(tables, seed):
+    v, w = population(seed), population(seed)
+    u = np.random.default_rng(seed + 10).random(N) ** 8  # small uniforms, so that many die
+    death = tables.death_probability(0.97)
+    demography.age_one_month(v["age_m"], v["alive"])
+    demography.count_month_in_state(v["months_in_state"], v["alive"])
+    died = demography.draw_deaths(u, death, v["sex"], v["age_m"], v["need"], v["alive"])
+    v["alive"][died] = False
+    got = np.empty(N, bool)
+    assert kernels.age_and_die(w["age_m"], w["months_in_state"], w["alive"], u, death, w["sex"], w["need"], got) \
+        == died.sum() > 100
+    np.testing.assert_array_equal(got, died)
+    for name in ("age_m", "months_in_state", "alive"):
+        np.testing.assert_array_equal(w[name], v[name])
+
+
+def test_movers_equal_draw_movers():
+    v = population(3)
+    u = np.random.default_rng(4).random(N)
+    want = demography.draw_movers(u, 0.2, v["alive"], v["age_m"], v["partner"], v["setting"])
+    got = kernels.movers(u, 0.2, v["alive"], v["age_m"], v["partner"], v["setting"])
+    assert len(want) > 100
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed,rr,norm,ei", [(5, 2.5, 0.3, 0.6), (6, 1.0, 0.0, 1.0)])
+def test_need_transitions_equal_transition_with_the_multipliers(tables, seed, rr, norm, ei):
+    v, w = population(seed), population(seed)
+    u = np.random.default_rng(seed).random(N) ** 3  # many moves
+    mult = needs.unmet_multiplier(v["flags"], v["need"], rr, norm) \
+        * np.where((v["flags"] & EARLY_INTERVENTION) != 0, ei, 1.0)
+    want = needs.transition(u, v["need"], v["sex"], v["age_m"], v["alive"], tables.up, tables.down, mult,
+                            lifelong=v["reason"] == LEARNING_DISABILITY)
+    kernels.need_transitions(u, w["need"], w["sex"], w["age_m"], w["alive"], w["reason"], w["flags"], tables.up,
+                             tables.down, rr, norm, ei)
+    assert np.count_nonzero(want != v["need"]) > 1000
+    np.testing.assert_array_equal(w["need"], want)
+
+
+def test_emergency_admissions_equal_the_numpy_rules(tables, defaults):
+    import mesa
+
+    from simulator.actors.nhs import NHSBody
+
+    body = NHSBody(mesa.Model(), "test", [0], defaults.nhs, 1.0, tables.rise_on_admission)
+    v, w = population(7), population(7)
+    u = np.random.default_rng(8).random(2 * N) ** 2
+    risk = needs.unmet_multiplier(v["flags"], v["need"], 3.0, 0.4) \
+        * np.where(((v["flags"] & TELECARE) != 0) & (v["need"] >= 1), 0.7, 1.0)
+    admitted = np.flatnonzero(hospital.draw_admissions(u[:N] / risk, body.admission_table, v["age_m"], v["need"],
+                                                       v["setting"], v["alive"]))
+    age = np.minimum(v["age_m"][admitted] // 12, rates.N_AGES - 1)
+    p_rise = tables.rise_on_admission[v["sex"][admitted], age, v["need"][admitted]]
+    v["need"][admitted] = hospital.need_after_stay(u[N:][admitted], v["need"][admitted], p_rise)
+    v["setting"][admitted], v["funding"][admitted], v["package_hours"][admitted] = HOSPITAL, 0, 0
+    v["months_in_state"][admitted], v["waiting_since"][admitted] = 0, 9
+    v["flags"][admitted] = (v["flags"][admitted] | KNOWN) & ~ASSESSED
+    n = kernels.emergency_admissions(
+        u, w["need"], w["sex"], w["age_m"], w["alive"], w["flags"], w["setting"], w["funding"], w["package_hours"],
+        w["months_in_state"], w["waiting_since"], 3.0, 0.4, 0.7, body.admission_table, hospital.AGE_EDGES_MONTHS,
+        body.rise, 9)
+    assert n == len(admitted) > 500
+    for name in v:
+        np.testing.assert_array_equal(w[name], v[name], err_msg=name)
+
+
+@pytest.mark.parametrize("seed", [9, 10])
+def test_unpaid_care_and_unmet_need_equal_households(defaults, seed):
+    v, w = population(seed), population(seed)
+    hours_table = np.outer([1.0, 1.3, 0.8], defaults.council.home_care_hours_by_need).astype(np.float32)
+    can = households.partner_can_care(v["partner"], 0, v["need"], v["setting"], v["alive"], 2)
+    informal = households.informal_hours(can, v["other_carer"], v["setting"], v["alive"], 20.0, 7.5)
+    carers = households.unpaid_carers(can, v["other_carer"], v["need"], v["setting"], v["alive"], 20.0, 7.5)
+    gap = households.unmet_hours(v["need"], v["setting"], v["alive"], informal, v["package_hours"], 0.83,
+                                 hours_table[v["reason"], v["need"]])
+    flags = np.where(gap > 0, v["flags"] | UNMET, v["flags"] & ~UNMET)
+
+    got = np.empty(N, np.float32)
+    got_can = kernels.informal_care(w["partner"], 0, w["need"], w["setting"], w["alive"], w["other_carer"], 2, 20.0,
+                                    7.5, got)
+    np.testing.assert_array_equal(got_can, can)
+    np.testing.assert_array_equal(got, informal)
+    got_carers = kernels.mark_unmet(w["need"], w["setting"], w["alive"], got, w["package_hours"], 0.83, hours_table,
+                                    w["reason"], w["flags"], got_can, w["other_carer"], 20.0, 7.5)
+    np.testing.assert_array_equal(got_carers, carers)
+    np.testing.assert_array_equal(w["flags"], flags)
+    assert 0 < np.count_nonzero(gap) < N
+
+    alone = (informal == 0) & (v["need"] >= 2) & v["alive"] & (v["setting"] == COMMUNITY)
+    want = informal + households.community_support(alone, 1234.5, 3.0)
+    kernels.add_community_support(got, w["need"], w["setting"], w["alive"],
+                                  np.float32(min(1234.5 / alone.sum(), 3.0)))
+    np.testing.assert_array_equal(got, want)
+
+
+def test_tally_counts_what_the_masks_count(defaults):
+    v = population(11)
+    hours_table = np.outer([1.0, 1.3, 0.8], defaults.council.home_care_hours_by_need).astype(np.float32)
+    informal = np.random.default_rng(12).choice(np.float32([0, 7.5, 20, 27.5]), N)
+    died = ~v["alive"] & (np.random.default_rng(13).random(N) < 0.5)
+    edges = np.array([65, 70, 75, 80, 85]) * 12
+    gap, used = np.empty(N), np.empty(N, np.float32)
+    people, clients, unmet, deaths, lts, counts, k = kernels.tally(
+        v["alive"], v["age_m"], v["sex"], v["need"], v["setting"], v["funding"], v["flags"], v["reason"],
+        v["waiting_since"], informal, v["package_hours"], 0.9, hours_table, died, edges, gap, used)
+    alive, setting, band = v["alive"], v["setting"], np.searchsorted(edges, v["age_m"], side="right")
+    want_gap = households.unmet_hours(v["need"], setting, alive, informal, v["package_hours"], 0.9,
+                                      hours_table[v["reason"], v["need"]])
+    np.testing.assert_array_equal(gap, want_gap)
+    np.testing.assert_array_equal(people, np.bincount(((band * 2 + v["sex"]) * 5 + v["need"])[alive], minlength=60))
+    np.testing.assert_array_equal(unmet, np.bincount(band[want_gap > 0], minlength=6))
+    np.testing.assert_array_equal(deaths, np.bincount(band[died], minlength=6))
+    in_home = (setting == RESIDENTIAL) | (setting == NURSING)
+    community = alive & ~in_home & (setting != HOSPITAL) & (v["need"] >= 2)
+    assert used[:k].sum() == np.minimum(informal, hours_table[v["reason"], v["need"]])[community].sum()
+    c = dict(zip(kernels.TALLY, counts))
+    assert c["in_hospital"] == np.count_nonzero(alive & (setting == HOSPITAL))
+    assert c["residential"] == np.count_nonzero(alive & (setting == RESIDENTIAL))
+    assert c["awaiting_assessment"] == np.count_nonzero(alive & (v["waiting_since"] >= 0)
+                                                        & ((v["flags"] & ASSESSED) == 0))
+    assert c["commissioned_hours"] == v["package_hours"][alive & (setting == 1)].sum()
+    assert c["resident_deaths"] == np.count_nonzero(died & in_home) > 0
+    assert clients.sum() > 0 and lts.sum() > 0
+
+
+def test_request_scan_equals_the_masks():
+    v = population(14)
+    hours_table = np.full((3, 5), 10.0, np.float32)
+    informal = np.random.default_rng(15).choice(np.float32([0, 7.5, 20]), N)
+    left, new = kernels.request_scan(v["alive"], v["need"], 3, v["waiting_since"], v["setting"], v["flags"],
+                                     v["reason"], hours_table, informal, True, 2)
+    eligible = v["alive"] & (v["need"] >= 3)
+    candidate = (v["alive"] & (v["setting"] == HOSPITAL) & (v["need"] >= 2) & ((v["flags"] & REABLED) == 0)
+                 & (v["reason"] != LEARNING_DISABILITY))
+    want_left = np.flatnonzero((v["waiting_since"] >= 0) & ~eligible & ~candidate)
+    uncovered = hours_table[v["reason"], v["need"]] > informal
+    want_new = np.flatnonzero(eligible & (v["setting"] == COMMUNITY) & (v["waiting_since"] < 0)
+                              & (((v["flags"] & KNOWN) == 0) | uncovered))
+    np.testing.assert_array_equal(left, want_left)
+    np.testing.assert_array_equal(new, want_new)
+    assert len(left) > 100 and len(new) > 100
