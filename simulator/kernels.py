@@ -406,3 +406,16 @@ def hospital_patients(alive, setting, months_in_state):
             else:
                 old += 1
     return new, old
+
+
+@jit
+def roster(alive, setting, funding):
+    """Rows of living people in a care service or with a funding route: the few the council's month acts on."""
+    n = 0
+    out = np.empty(alive.shape[0], np.int64)
+    for i in range(alive.shape[0]):
+        s = setting[i]
+        if alive[i] & ((s == HOME_CARE) | (s == REABLEMENT) | (s == RESIDENTIAL) | (s == NURSING) | (funding[i] != 0)):
+            out[n] = i
+            n += 1
+    return out[:n]

@@ -47,6 +47,14 @@ def cut_pro_rata(hours: np.ndarray, cut: int) -> np.ndarray:
     return out.astype(hours.dtype)
 
 
+def _merge_sorted(sorted_rows: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``sorted_rows`` with ``rows`` (any order) added where missing, still sorted."""
+    pos = np.searchsorted(sorted_rows, rows)
+    present = sorted_rows[np.minimum(pos, len(sorted_rows) - 1)] == rows if len(sorted_rows) else np.zeros(len(rows), bool)
+    missing = np.unique(rows[~present])
+    return np.insert(sorted_rows, np.searchsorted(sorted_rows, missing), missing)
+
+
 def admit_within(costs: np.ndarray, headroom: float) -> np.ndarray:
     """Admit candidates in queue order while the running total of their costs fits the headroom."""
     return np.cumsum(costs) <= headroom
@@ -149,6 +157,7 @@ class Council(mesa.Agent):
         self.overheads = 0.0  # spend outside care packages expected each month, GBP (set each month)
         self.overheads_due = 0.0  # this month's assessments and prevention not yet paid, GBP (kept back)
         self.last_telecare_users = 0  # agents with telecare last month: this month's estimate before counting
+        self._roster = None  # while the council steps: rows of people in a service or funded (see ``_rows``)
 
     def _take_policy(self, local: Local) -> None:
         """The policy in force and what follows from it: capacities per 100,000 adults in agents, hours by need."""
@@ -236,12 +245,31 @@ class Council(mesa.Agent):
         """Home care hours a week the workers could still take on (infinite before the workforce exists)."""
         if self.workforce is None:
             return np.inf
-        return max(self.workforce.capacity_hours - self.commissioned_hours(v), 0.0)
+        return max(self.workforce.capacity_hours - self._commissioned(v), 0.0)
+
+    def _commissioned(self, v: dict) -> float:
+        """``commissioned_hours`` from the month's roster."""
+        return float(v["package_hours"][self._rows(v, setting=HOME_CARE)].sum(dtype=np.int64))
+
+    def _rows(self, v: dict, setting: int | None = None, funding: int | None = None) -> np.ndarray:
+        """Rows of living people in care ``setting`` and/or with ``funding``, in row order. While the council
+        steps they come from its roster of people in a service or funded (a few percent of its people; anyone
+        the month admits joins it), otherwise from a scan of every row."""
+        if self._roster is None:
+            rows = kernels.roster(v["alive"], v["setting"], v["funding"])
+        else:
+            rows = self._roster[v["alive"][self._roster]]
+        keep = np.ones(len(rows), bool)
+        if setting is not None:
+            keep &= v["setting"][rows] == setting
+        if funding is not None:
+            keep &= v["funding"][rows] == funding
+        return rows[keep]
 
     def weekly_commitment(self, v: dict) -> float:
         """Current weekly cost to the council of the home care and care home places it funds, net of what
         the clients pay towards them, and of the day services that go with working-age home care, GBP."""
-        rows = kernels.rows_funded(v["alive"], v["funding"], COUNCIL_FUNDED)
+        rows = self._rows(v, funding=COUNCIL_FUNDED)
         service = self._service_of(v["setting"][rows])
         fee = self.weekly_fee(service, v["age_m"][rows], v["package_hours"][rows])
         net = fee - np.minimum(self.weekly_charge(v, rows, service), fee)
@@ -287,7 +315,7 @@ class Council(mesa.Agent):
 
     def care_home_commitment(self, v: dict) -> float:
         """Weekly cost to the council of the care home places it funds, net of residents' charges, GBP."""
-        rows = kernels.rows_funded(v["alive"], v["funding"], COUNCIL_FUNDED)
+        rows = self._rows(v, funding=COUNCIL_FUNDED)
         rows = rows[(v["setting"][rows] == RESIDENTIAL) | (v["setting"][rows] == NURSING)]
         service = self._service_of(v["setting"][rows])
         fee = self.weekly_fee(service, v["age_m"][rows], np.zeros(len(rows)))
@@ -352,6 +380,13 @@ class Council(mesa.Agent):
         """One month of the council's work on its people ``v`` (column views). Returns the month's flows.
 
         ``start``: the placements before the first month (who is known is drawn from the flows, not asked)."""
+        self._roster = kernels.roster(v["alive"], v["setting"], v["funding"])
+        try:
+            return self._month(v, informal, t, month, start)
+        finally:
+            self._roster = None
+
+    def _month(self, v: dict, informal: np.ndarray, t: int, month: int, start: StartContact | None) -> MonthFlows:
         f = MonthFlows()
         initial = start is not None
         stage = self.model.profile.timing
@@ -394,7 +429,7 @@ class Council(mesa.Agent):
         no ongoing need (need falls below the threshold), on to long-term support (queued first), or
         something else (signposted, short-term or low-level support, declined: home, no queue)."""
         p = self.policy
-        idx = kernels.rows_in_setting(v["alive"], v["setting"], REABLEMENT)
+        idx = self._rows(v, setting=REABLEMENT)
         u = self.draws.random((2, len(idx)))
         ending = u[0] < 1.0 / p.reablement_mean_months
         done, outcome = idx[ending], u[1][ending]
@@ -414,7 +449,7 @@ class Council(mesa.Agent):
 
     def _review_packages(self, v: dict, informal: np.ndarray, t: int, month: int) -> None:
         """Home care clients: end packages below the threshold, resize the rest, queue those needing a home."""
-        idx = kernels.rows_in_setting(v["alive"], v["setting"], HOME_CARE)
+        idx = self._rows(v, setting=HOME_CARE)
         need = v["need"][idx]
         below = need < self.threshold
         gone = idx[below]
@@ -462,14 +497,13 @@ class Council(mesa.Agent):
 
     def _home_care_weekly_cost(self, v: dict) -> tuple[np.ndarray, float]:
         """Council-funded home care clients (rows) and their packages' weekly cost, GBP: what cuts can save."""
-        funded = kernels.rows_in_setting(v["alive"], v["setting"], HOME_CARE)
-        funded = funded[v["funding"][funded] == COUNCIL_FUNDED]
+        funded = self._rows(v, setting=HOME_CARE, funding=COUNCIL_FUNDED)
         return funded, float(v["package_hours"][funded].sum(dtype=np.int64)) * self.hourly_rate() * self.scale
 
     def _end_empty_packages(self, v: dict, informal: np.ndarray, t: int) -> None:
         """Home care packages left with no hours (unpaid care now covers the need, or cuts took them) end;
         people still short of care go back to the council's queue, already assessed."""
-        rows = kernels.rows_in_setting(v["alive"], v["setting"], HOME_CARE)
+        rows = self._rows(v, setting=HOME_CARE)
         rows = rows[v["package_hours"][rows] == 0]
         v["setting"][rows], v["funding"][rows], v["months_in_state"][rows] = COMMUNITY, NO_FUNDING, 0
         short = rows[self.hours_needed(v, rows) > informal[rows]]
@@ -569,7 +603,7 @@ class Council(mesa.Agent):
             & ((v["flags"][idx] & REABLED) == 0) & offered & (v["reason"][idx] != LEARNING_DISABILITY)
         plan = np.where((net > 0) & eligible, HOME, -1)  # below the threshold: reablement from hospital only
         # reablement where there is a place (in queue order); the rest get what they would have had
-        in_reab = kernels.count_in_setting(v["alive"], v["setting"], REABLEMENT)
+        in_reab = len(self._rows(v, setting=REABLEMENT))
         reable &= np.cumsum(reable) <= max(self.reablement_slots - in_reab, 0)
         plan = np.where(reable, REAB, plan)
         plan = np.where(home, np.where(nursing, NUR, RES), plan)
@@ -659,6 +693,8 @@ class Council(mesa.Agent):
         discharged = (v["setting"][rows] == HOSPITAL) & (payer != 2)
         f.discharges += np.bincount(in_home[admitted][discharged].astype(np.int64), minlength=2)
         v["setting"][rows] = SETTING_OF_SERVICE[plan_a]
+        if self._roster is not None:
+            self._roster = _merge_sorted(self._roster, rows)
         v["funding"][rows] = np.array([COUNCIL_FUNDED, SELF_FUNDED, NHS_FUNDED], np.uint8)[payer]
         v["package_hours"][rows] = np.where(plan_a == HOME, hours[admitted], 0).astype(np.uint8)
         v["months_in_state"][rows] = 0
@@ -687,15 +723,16 @@ class Council(mesa.Agent):
     def _pay(self, v: dict, f: MonthFlows) -> None:
         """This month's fees: council spend and charges, self-funders' spending down their capital."""
         p = self.policy
-        rows = kernels.rows_in_service(v["alive"], v["setting"])
+        rows = self._rows(v)
         service = self._service_of(v["setting"][rows])
+        rows, service = rows[service >= 0], service[service >= 0]
         paid_weekly = service != REAB  # reablement is paid by the episode, at admission
         rows, service = rows[paid_weekly], service[paid_weekly]
         fee = self.weekly_fee(service, v["age_m"][rows], v["package_hours"][rows]) * WEEKS_PER_MONTH
         # home care is paid for the hours the workers deliver
         self.delivery_ratio = 1.0
         if self.workforce is not None:
-            commissioned = self.commissioned_hours(v)
+            commissioned = self._commissioned(v)
             if commissioned > self.workforce.capacity_hours:
                 self.delivery_ratio = self.workforce.capacity_hours / commissioned
         fee = np.where(service == HOME, fee * self.delivery_ratio, fee)
