@@ -67,10 +67,10 @@ def load(path: Path, scenario: Scenario, replicate: int):
 
 
 def run(scenario: Scenario, path: Path, replicate: int = 0, every: int | None = None, progress: bool = False,
-        resume: bool = True, log=None):
+        resume: bool = True, log=None, on_finish=None):
     """Run the scenario, saving a checkpoint at ``path`` every ``every`` months (None: ``EVERY_MONTHS``; 0: never)
-    and continuing from one there if ``resume``. Returns the results Dataset; the caller removes the checkpoint
-    once they are written."""
+    and continuing from one there if ``resume``; ``on_finish(model)`` is called once the last month is stepped
+    (``--profile``). Returns the results Dataset; the caller removes the checkpoint once they are written."""
     from .model import CareModel
 
     path = Path(path)
@@ -92,8 +92,12 @@ def run(scenario: Scenario, path: Path, replicate: int = 0, every: int | None = 
 
     def after_step(m) -> None:
         if every and m.t % every == 0 and m.t < m.n_steps:
-            save(m, path)
+            with m.profile.timing("checkpoint"):
+                save(m, path)
         if fault and m.t == fault:
             os._exit(17)  # a process killed mid-run (tests: --resume must finish it)
 
-    return model.run(progress=progress, after_step=after_step)
+    ds = model.run(progress=progress, after_step=after_step)
+    if on_finish is not None:
+        on_finish(model)
+    return ds

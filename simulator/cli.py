@@ -1,6 +1,6 @@
 """The ``caresim`` command: parses arguments and calls the API; nothing else.
 
-    caresim run SCENARIO... [--out DIR] [--seed N] [--years N] [--scale K] [--overwrite] [--resume]
+    caresim run SCENARIO... [--out DIR] [--seed N] [--years N] [--scale K] [--overwrite] [--resume] [--profile]
     caresim run SCENARIO... --replicates N [--workers W | --scheduler ADDR] [--resume] [--council-chunks K]
     caresim compare RESULTS... [--baseline NAME] [--out DIR] [--overwrite]
     caresim sensitivity SCENARIO [--samples N] [--replicates R] [--workers W] [--out DIR] [--resume]
@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--ignore-memory", action="store_true",
                      help="run even if the memory estimate is more than is free")
     run.add_argument("--no-figure", action="store_true", help="skip the figure")
+    run.add_argument("--profile", action="store_true", help="print the time spent in each process of the monthly "
+                     "step (a single run)")
     run.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     rep = sub.add_parser("report", help="a self-contained HTML report (figures embedded) and its tables as CSV")
@@ -166,6 +168,9 @@ def cmd_run(args) -> int:
         raise ScenarioError(f"command line: --checkpoint-months: expected 0 (none) or more, got "
                             f"{args.checkpoint_months}")
     if args.replicates > 1 or args.workers > 1 or args.scheduler or args.council_chunks > 1:
+        if args.profile:
+            raise ScenarioError("command line: --profile times a single run in this process; drop --replicates, "
+                                "--workers, --scheduler and --council-chunks to profile")
         return _run_ensemble(args, scenarios)
     if len(scenarios) == 1:
         outs = [args.out or Path("results") / names[0]]
@@ -188,7 +193,8 @@ def cmd_run(args) -> int:
         started = time.perf_counter()
         try:
             ds = checkpoint.run(scenario, ckpt, every=args.checkpoint_months, progress=not args.no_progress,
-                                resume=args.resume, log=lambda text: print(f"caresim: {text}", file=sys.stderr))
+                                resume=args.resume, log=lambda text: print(f"caresim: {text}", file=sys.stderr),
+                                on_finish=_print_profile if args.profile else None)
         except KeyboardInterrupt:
             kept = (f"its checkpoint is kept in {ckpt}: run the same command with --resume to finish it"
                     if ckpt.exists() else "no checkpoint was reached yet")
@@ -199,6 +205,10 @@ def cmd_run(args) -> int:
         print(f"caresim: wrote {out}/ ({', '.join(sorted(p.name for p in out.iterdir()))}) "
               f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
+
+
+def _print_profile(model) -> None:
+    print(f"caresim: {model.scenario.name}: {model.profile.table()}", file=sys.stderr)
 
 
 def _run_ensemble(args, scenarios) -> int:

@@ -15,6 +15,7 @@ import xarray as xr
 from .actors.council import OTHER_ITEMS, SERVICES, WEEKS_PER_MONTH
 from .actors.nhs import DELAY_REASONS
 from . import kernels
+from .buffers import Buffers
 from .finance import INCOME_SOURCES
 from .population import (REASONS)
 
@@ -135,6 +136,7 @@ class Recorder:
     n_councils: int
 
     def __post_init__(self):
+        self.buffers = Buffers()  # the tally's work arrays, reused
         self.data = {
             name: np.zeros((self.n_steps, self.n_councils, *(DIM_SIZES[d] for d in dims)))
             for name, (dims, *_rest) in VARIABLES.items()
@@ -145,7 +147,7 @@ class Recorder:
         t, c, v, informal, flows = ctx.t, ctx.c, ctx.v, ctx.informal, ctx.flows
         d = self.data
         n = len(v["alive"])
-        gap, used = np.empty(n), np.empty(n, np.float32)
+        gap, used = self.buffers.get("gap", n), self.buffers.get("used", n, np.float32)
         people, clients, unmet, deaths, lts, counts, n_used = kernels.tally(
             v["alive"], v["age_m"], v["sex"], v["need"], v["setting"], v["funding"], v["flags"], v["reason"],
             v["waiting_since"], informal, v["package_hours"], council.delivery_ratio, council.hours_table, ctx.died,

@@ -13,6 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from . import __version__, data, finance, kernels, rates, streams, timeline
+from .buffers import Buffers
 from .profile import StepProfile
 from .actors.care_market import CareHomeMarket
 from .actors.council import Council, MonthFlows, StartContact
@@ -53,6 +54,7 @@ class CareModel(mesa.Model):
         seed = scenario.run.seed
         super().__init__(rng=streams.stream(seed, replicate, "ENGLAND", "model"))
         self.profile = StepProfile()  # seconds by process (``caresim run --profile``); never part of the results
+        self.buffers = Buffers()  # work arrays reused every month (uniforms, masks, unpaid hours)
         self.scenario = scenario
         self.replicate = replicate
         self.tables = rates.rate_tables(scenario)
@@ -309,8 +311,9 @@ class CareModel(mesa.Model):
         rng = self._rng[(c, "demography")]
         years = ctx.t / 12.0
         p = self.tables.death_probability((1.0 - sc.demography.mortality_improvement_per_year) ** years)
-        ctx.died = np.empty(len(v["alive"]), bool)
-        kernels.age_and_die(v["age_m"], v["months_in_state"], v["alive"], rng.random(len(v["age_m"])), p, v["sex"],
+        n = len(v["alive"])
+        ctx.died = self.buffers.get("died", n, np.bool_)
+        kernels.age_and_die(v["age_m"], v["months_in_state"], v["alive"], self.buffers.uniforms(rng, n), p, v["sex"],
                             v["need"], ctx.died)
         demography.widow(v["partner"], ctx.died, self.population.blocks[c].start)
         if sc.demography.entrants:
@@ -329,7 +332,8 @@ class CareModel(mesa.Model):
         if rate <= 0:
             return
         v, rng = ctx.v, self._rng[(ctx.c, "churn")]
-        movers = kernels.movers(rng.random(len(v["alive"])), rate, v["alive"], v["age_m"], v["partner"], v["setting"])
+        movers = kernels.movers(self.buffers.uniforms(rng, len(v["alive"])), rate, v["alive"], v["age_m"], v["partner"],
+                                v["setting"])
         v["alive"][movers] = False  # gone from the area (not deaths)
         ctx.n_movers = len(movers)
         self._arrive(ctx, v["age_m"][movers].copy(), rng)
@@ -361,7 +365,7 @@ class CareModel(mesa.Model):
         """Need levels move one step up or down by age and sex (fitted to HSE prevalence); faster with unmet
         need, slower under early intervention; a learning disability does not recover."""
         v = ctx.v
-        u = self._rng[(ctx.c, "needs")].random(len(v["need"]))
+        u = self.buffers.uniforms(self._rng[(ctx.c, "needs")], len(v["need"]))
         kernels.need_transitions(u, v["need"], v["sex"], v["age_m"], v["alive"], v["reason"], v["flags"],
                                  self.tables.up, self.tables.down, self.scenario.needs.unmet_need_decline_rr,
                                  self._unmet_norm[ctx.c], self.local[ctx.c].prevention.early_intervention_decline_rr)
@@ -370,7 +374,7 @@ class CareModel(mesa.Model):
         """Emergency admissions from home by age and need (NHS body), more with unmet need, fewer with
         telecare if it works; need may rise during the stay."""
         v, c = ctx.v, ctx.c
-        ctx.hospital_admissions = self.nhs_of[c].admit(v, self._rng[(c, "hospital")], ctx.t,
+        ctx.hospital_admissions = self.nhs_of[c].admit(v, self._rng[(c, "hospital")], ctx.t, self.buffers,
                                                        self.scenario.nhs.unmet_need_admission_rr, self._unmet_norm[c],
                                                        self.local[c].prevention.telecare_admission_rr)
 
@@ -405,7 +409,7 @@ class CareModel(mesa.Model):
     def _informal_and_partners(self, c: int, v: dict) -> tuple[np.ndarray, np.ndarray]:
         """Unpaid hours a week available to each person (float32), and who has a partner able to care."""
         ic = self.scenario.informal_care
-        hours = np.empty(len(v["alive"]), np.float32)
+        hours = self.buffers.get("informal", len(v["alive"]), np.float32)
         can = kernels.informal_care(v["partner"], self.population.blocks[c].start, v["need"], v["setting"], v["alive"],
                                     v["other_carer"], ic.partner_max_need, ic.partner_hours_per_week,
                                     ic.other_carer_hours_per_week, hours)
