@@ -18,8 +18,8 @@ from .metrics import DIM_SIZES, VARIABLES
 from .report import OutputError
 from .scenario import Scenario
 
-BASE_BYTES = 200e6  # interpreter, NumPy/xarray/Mesa, rate tables (measured ~140 MB)
-BYTES_PER_ROW = 200  # person columns and a month's temporaries (measured ~140 bytes)
+BASE_BYTES = 300e6  # interpreter, NumPy/xarray/Mesa, Numba and its compiled kernels, rate tables (measured ~250 MB)
+BYTES_PER_ROW = 200  # person columns and a month's temporaries (measured ~120 bytes)
 GROWTH_PER_YEAR = 0.025  # rows added a year per start row for entrants, migrants and room (model._synthesise: ~2%)
 
 
