@@ -21,6 +21,7 @@ from . import __version__
 from .report import OutputError
 from .scenario import Scenario
 
+FORMAT = 2  # the model's saved layout: raised when its attributes change (2: profile, buffers, council rosters)
 EVERY_MONTHS = 12  # default interval; a year of England at 1:1 takes minutes, writing its state seconds
 #: set to a month number, a checkpointed run kills its own process after that month (tests of resuming)
 FAULT_AT_ENV = "CARESIM_FAULT_AT_MONTH"
@@ -35,7 +36,7 @@ def path_for(out: Path) -> Path:
 
 def identity(scenario: Scenario, replicate: int) -> str:
     """What a checkpoint must match to be continued: the resolved scenario, the replicate and the version."""
-    return hashlib.sha256(f"{__version__}\n{replicate}\n{scenario.to_yaml()}".encode()).hexdigest()
+    return hashlib.sha256(f"{__version__}\n{FORMAT}\n{replicate}\n{scenario.to_yaml()}".encode()).hexdigest()
 
 
 def save(model, path: Path) -> None:

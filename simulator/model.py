@@ -20,7 +20,8 @@ from .actors.council import Council, MonthFlows, StartContact
 from .actors.nhs import NHSBody
 from .actors.workforce import HomeCareWorkforce
 from .metrics import Recorder
-from .population import COLUMNS, COMMUNITY, TELECARE, Population, entrant_cohorts, link_partners, new_people, synthesise_council
+from .population import (COLUMNS, COMMUNITY, TELECARE, Population, entrant_cohorts, link_partners, new_people,
+                         synthesise_council)
 from .processes import demography, hospital, households
 from .scenario import MIGRATION_BAND_EDGES, Scenario, start_year_month
 
@@ -55,6 +56,7 @@ class CareModel(mesa.Model):
         super().__init__(rng=streams.stream(seed, replicate, "ENGLAND", "model"))
         self.profile = StepProfile()  # seconds by process (``caresim run --profile``); never part of the results
         self.buffers = Buffers()  # work arrays reused every month (uniforms, masks, unpaid hours)
+        self._death_p: tuple[int | None, np.ndarray | None] = (None, None)  # this month's death table, once
         self.scenario = scenario
         self.replicate = replicate
         self.tables = rates.rate_tables(scenario)
@@ -309,8 +311,7 @@ class CareModel(mesa.Model):
         """Ageing, deaths by age, sex and need, widowhood, young people turning 18, net migration, churn."""
         sc, v, c = self.scenario, ctx.v, ctx.c
         rng = self._rng[(c, "demography")]
-        years = ctx.t / 12.0
-        p = self.tables.death_probability((1.0 - sc.demography.mortality_improvement_per_year) ** years)
+        p = self._death_probability(ctx.t)
         n = len(v["alive"])
         ctx.died = self.buffers.get("died", n, np.bool_)
         kernels.age_and_die(v["age_m"], v["months_in_state"], v["alive"], self.buffers.uniforms(rng, n), p, v["sex"],
@@ -324,6 +325,14 @@ class CareModel(mesa.Model):
             ctx.n_entrants = n
         self._migrate(ctx)
         self._churn(ctx)
+
+    def _death_probability(self, t: int) -> np.ndarray:
+        """Monthly death probabilities by (sex, age, need) at step ``t``, after mortality improvement; computed
+        once a month for all councils."""
+        if self._death_p[0] != t:
+            factor = (1.0 - self.scenario.demography.mortality_improvement_per_year) ** (t / 12.0)
+            self._death_p = (t, self.tables.death_probability(factor))
+        return self._death_p[1]
 
     def _churn(self, ctx: CouncilMonth) -> None:
         """Population churn: working-age people at home without a partner move away, and as many newcomers of

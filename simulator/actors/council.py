@@ -49,8 +49,9 @@ def cut_pro_rata(hours: np.ndarray, cut: int) -> np.ndarray:
 
 def _merge_sorted(sorted_rows: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``sorted_rows`` with ``rows`` (any order) added where missing, still sorted."""
-    pos = np.searchsorted(sorted_rows, rows)
-    present = sorted_rows[np.minimum(pos, len(sorted_rows) - 1)] == rows if len(sorted_rows) else np.zeros(len(rows), bool)
+    if not len(sorted_rows):
+        return np.unique(rows)
+    present = sorted_rows[np.minimum(np.searchsorted(sorted_rows, rows), len(sorted_rows) - 1)] == rows
     missing = np.unique(rows[~present])
     return np.insert(sorted_rows, np.searchsorted(sorted_rows, missing), missing)
 
@@ -387,6 +388,7 @@ class Council(mesa.Agent):
             self._roster = None
 
     def _month(self, v: dict, informal: np.ndarray, t: int, month: int, start: StartContact | None) -> MonthFlows:
+        """The month's stages in order, each timed in the model's profile (``step_month`` holds the roster)."""
         f = MonthFlows()
         initial = start is not None
         stage = self.model.profile.timing
