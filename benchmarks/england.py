@@ -50,7 +50,8 @@ def run(mode: str, years: int, out: Path) -> dict:
     wall = time.perf_counter() - started
     log = proc.stdout.read()
     if proc.returncode:
-        raise SystemExit(f"{mode} failed ({proc.returncode}):\n{log}")
+        print(f"\n## {mode} failed ({proc.returncode}):\n{log}", flush=True)
+        raise SystemExit(1)
     return {"mode": mode, "years": years, "wall_s": wall, "peak_bytes": peak, "log": log}
 
 
@@ -61,10 +62,13 @@ def main() -> None:
     args = p.parse_args()
     print(f"<!-- {platform.machine()}, {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
           f"Python {platform.python_version()} -->")
+    results = []
     with tempfile.TemporaryDirectory(prefix="caresim-england-") as tmp:
-        results = [run(mode, args.years, Path(tmp)) for mode in args.modes]
-    for r in results:
-        print(f"\n## {r['mode']}\n{r['log'].strip()}")
+        for mode in args.modes:  # each printed when done: a later failure does not lose an earlier run
+            r = run(mode, args.years, Path(tmp))
+            results.append(r)
+            print(f"\n## {r['mode']}: {r['wall_s'] / 60:.1f} min, {r['peak_bytes'] / 2**30:.2f} GiB\n"
+                  f"{r['log'].strip()}", flush=True)
     print("\n| mode | years | wall | peak memory |\n|---|---:|---:|---:|")
     for r in results:
         print(f"| {r['mode']} | {r['years']} | {r['wall_s'] / 60:.1f} min | {r['peak_bytes'] / 2**30:.2f} GiB |")

@@ -163,7 +163,7 @@ def cmd_run(args) -> int:
     if not args.ignore_memory and args.scheduler is None:
         from . import resources
 
-        resources.check(scenarios, args.workers)
+        resources.check(scenarios, args.workers, args.council_chunks)
     if args.checkpoint_months is not None and args.checkpoint_months < 0:
         raise ScenarioError(f"command line: --checkpoint-months: expected 0 (none) or more, got "
                             f"{args.checkpoint_months}")

@@ -68,12 +68,16 @@ class NotEnoughMemory(OutputError):
     """A run that would not fit in the memory free now."""
 
 
-def check(scenarios: list[Scenario], workers: int = 1) -> None:
+def check(scenarios: list[Scenario], workers: int = 1, council_chunks: int = 1) -> None:
     """Refuse (``NotEnoughMemory``, with the figures) a run whose largest scenario, times the processes running at
-    once, would need more memory than is free."""
+    once, would need more memory than is free. With ``council_chunks`` groups of councils, each process holds
+    about one group's people at a time."""
     if not scenarios:
         return
-    need = max(estimate(sc) for sc in scenarios) * max(workers, 1)
+    chunks = max(council_chunks, 1)
+    per_task = max(BASE_BYTES + (estimate(sc) - BASE_BYTES) / min(chunks, len(sc.geography.codes()))
+                   for sc in scenarios)
+    need = per_task * max(workers, 1)
     free = available()
     if need > free:
         biggest = max(scenarios, key=estimate)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import simulator
 from simulator import resources
@@ -39,3 +40,18 @@ def test_a_run_that_will_not_fit_is_refused(tmp_path, capsys, monkeypatch):
     rc = main(["run", str(ROOT / "scenarios" / "baseline.yaml"), "--scale", "4000", "--years", "1", "--out",
                str(out), "--no-progress", "--no-figure"])
     assert rc == 0 and (out / "results.nc").exists()  # a small run fits in 1 GB
+
+
+def test_council_chunks_share_the_people_between_workers(monkeypatch):
+    """All councils at 1:1 on 2 workers: refused as two whole copies, accepted when each worker steps half the
+    councils (2 chunks); England as one council cannot be split, so chunks do not help it."""
+    sc = simulator.load_scenario(ROOT / "scenarios" / "all_councils.yaml").with_updates({"run.scale": 1.0})
+    whole = resources.estimate(sc)
+    monkeypatch.setattr(resources, "available", lambda: 1.5 * whole)
+    with pytest.raises(resources.NotEnoughMemory, match=f"{2 * whole / 1e9:.1f} GB"):
+        resources.check([sc], workers=2)
+    resources.check([sc], workers=2, council_chunks=2)  # about one copy in all: fits
+    one = simulator.load_scenario(ROOT / "scenarios" / "baseline.yaml").with_updates({"run.scale": 1.0})
+    monkeypatch.setattr(resources, "available", lambda: 1.5 * resources.estimate(one))
+    with pytest.raises(resources.NotEnoughMemory):
+        resources.check([one], workers=2, council_chunks=2)
