@@ -17,7 +17,7 @@ from .actors.nhs import DELAY_REASONS
 from . import kernels
 from .buffers import Buffers
 from .finance import INCOME_SOURCES
-from .population import (REASONS)
+from .population import REASONS
 
 AGE_BANDS = ("18-64", "65-69", "70-74", "75-79", "80-84", "85+")
 AGE_BAND_EDGES = np.array([65, 70, 75, 80, 85])  # years
