@@ -198,19 +198,6 @@ def rows_in_setting(alive, setting, code):
 
 
 @jit
-def rows_in_service(alive, setting):
-    """Rows of living people in a care service (home care, reablement, a care home), in row order."""
-    n = 0
-    out = np.empty(alive.shape[0], np.int64)
-    for i in range(alive.shape[0]):
-        s = setting[i]
-        if alive[i] and (s == HOME_CARE or s == REABLEMENT or s == RESIDENTIAL or s == NURSING):
-            out[n] = i
-            n += 1
-    return out[:n]
-
-
-@jit
 def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_since, informal, package_hours,
           delivery_ratio, hours_table, died, band_edges, gap_out, informal_out):
     """One pass for the end-of-month counts (``metrics.Recorder.record``): returns people by (age band, sex,
@@ -293,18 +280,6 @@ TALLY = ("waiting", "helped_unpaid_only", "helped_formal", "commissioned_hours",
 
 # ---------------------------------------------------------------------------------------------- the actors' scans
 # Councils, markets and NHS bodies act on the few people in services or queues; these find them in one pass.
-
-
-@jit
-def rows_funded(alive, funding, code):
-    """Rows of living people with funding route ``code``, in row order."""
-    n = 0
-    out = np.empty(alive.shape[0], np.int64)
-    for i in range(alive.shape[0]):
-        if alive[i] & (funding[i] == code):
-            out[n] = i
-            n += 1
-    return out[:n]
 
 
 @jit
