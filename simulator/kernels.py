@@ -25,20 +25,26 @@ jit = numba.njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 
 
 @jit
-def age_band(age_m, edges):
-    """Index of the band ``age_m`` falls in: how many of the ascending ``edges`` it has reached (as
-    ``np.searchsorted(edges, age_m, side="right")``). A loop that stops early: most adults are in the first band,
-    which the branch predictor learns (a branch-free count measured slower)."""
-    band = 0
-    while band < edges.shape[0] and age_m >= edges[band]:
-        band += 1
-    return band
+def band_table(edges):
+    """Band of every age in months up to ``MAX_AGE_MONTHS``: how many of the ascending ``edges`` it has reached
+    (as ``np.searchsorted(edges, age_m, side="right")``). Looked up by age, a band costs one load and no
+    branch (the bands of consecutive rows are in random order, so a loop over the edges mispredicts)."""
+    table = np.empty(MAX_AGE_MONTHS + 1, np.uint8)
+    for a in range(MAX_AGE_MONTHS + 1):
+        band = 0
+        while band < edges.shape[0] and a >= edges[band]:
+            band += 1
+        table[a] = band
+    return table
 
 
 @jit
 def age_and_die(age_m, months_in_state, alive, u, death_p, sex, need, died):
     """Ageing (one month, capped), a month more in the setting (saturating), then deaths with probability
-    ``death_p[sex, age, need]``: ``died`` is set and ``alive`` cleared for them. Returns the number of deaths."""
+    ``death_p[sex, age, need]``: ``died`` is set and ``alive`` cleared for them. Returns the number of deaths.
+
+    A survivor's uniform is left rescaled to ``(u - p) / (1 - p)``: given survival it is a fresh uniform,
+    independent of the death draw, which the month's churn (``movers``) uses in place of a second draw."""
     n_ages = death_p.shape[1]
     deaths = 0
     for i in range(age_m.shape[0]):
@@ -49,19 +55,23 @@ def age_and_die(age_m, months_in_state, alive, u, death_p, sex, need, died):
             age_m[i] += 1
         if months_in_state[i] < 65535:
             months_in_state[i] += 1
-        if u[i] < death_p[sex[i], min(age_m[i] // 12, n_ages - 1), need[i]]:
+        p = death_p[sex[i], min(age_m[i] // 12, n_ages - 1), need[i]]
+        if u[i] < p:
             died[i] = True
             alive[i] = False
             deaths += 1
+        else:
+            u[i] = (u[i] - p) / (1.0 - p)
     return deaths
 
 
 @jit
 def movers(u, rate, alive, age_m, partner, setting):
-    """Rows of working-age people at home without a partner who move away (``u < rate``), in row order."""
+    """Rows of working-age people at home without a partner who move away (``u < rate``), in row order, among
+    the first ``len(u)`` rows (those with a uniform: the month's arrivals do not move in their first month)."""
     n = 0
-    out = np.empty(age_m.shape[0], np.int64)
-    for i in range(age_m.shape[0]):
+    out = np.empty(u.shape[0], np.int64)
+    for i in range(u.shape[0]):
         if (alive[i] and (setting[i] == COMMUNITY or setting[i] == HOME_CARE) and partner[i] < 0
                 and age_m[i] < 65 * 12 and u[i] < rate):
             out[n] = i
@@ -73,18 +83,30 @@ def movers(u, rate, alive, age_m, partner, setting):
 def need_transitions(u, need, sex, age_m, alive, reason, flags, up, down, decline_rr, unmet_norm, ei_rr):
     """Need levels move one step up or down (``processes.needs.transition``), the rise scaled by the unmet-need
     multiplier (``decline_rr`` over its base-year mean ``1 + (rr - 1) x unmet_norm``, need 2+) and by ``ei_rr``
-    under early intervention; a learning disability does not recover. ``u``: one uniform a person."""
+    under early intervention; a learning disability does not recover. ``u``: one uniform a person.
+
+    Every chance is a load from a small table padded so that no row branches: rises by (sex, age, level) with
+    0 at level 4, falls by (learning disability, level) with 0 at level 0, multipliers by (level, unmet, early
+    intervention) holding the same products the reference forms."""
     n_ages = up.shape[1]
     norm = 1.0 + (decline_rr - 1.0) * unmet_norm
     unmet_mult, met_mult = decline_rr / norm, 1.0 / norm  # the two quotients, once (the same values as each row's)
-    for i in range(need.shape[0]):  # branch-free, so that the loop vectorises
+    up5 = np.zeros((2, n_ages, 5))
+    up5[:, :, :4] = up[:, :, :4]
+    down5 = np.zeros((2, 5))
+    down5[0, 1:] = down[:4]
+    mult = np.ones((5, 2, 2))
+    for level in range(5):
+        for unmet in range(2):
+            m = (unmet_mult if unmet else met_mult) if level >= 2 else 1.0
+            mult[level, unmet, 0] = m * 1.0
+            mult[level, unmet, 1] = m * ei_rr
+    for i in range(need.shape[0]):
         level = np.intp(need[i])
-        fl = flags[i]
-        mult = (unmet_mult if (fl & _U8_UNMET) != 0 else met_mult) if level >= 2 else 1.0
-        mult = mult * (ei_rr if (fl & _U8_EI) != 0 else 1.0)
-        p_up = up[sex[i], min(age_m[i] // 12, n_ages - 1), min(level, 3)] if level < 4 else 0.0
-        p_down = down[max(level - 1, 0)] if (level > 0) & (reason[i] != LEARNING_DISABILITY) else 0.0
-        p_up = min(p_up * mult, 1.0 - p_down)
+        fl = np.intp(flags[i])
+        p_down = down5[np.intp(reason[i] == LEARNING_DISABILITY), level]
+        m = mult[level, np.intp((fl & _U8_UNMET) != 0), np.intp((fl & _U8_EI) != 0)]
+        p_up = min(up5[sex[i], min(np.intp(age_m[i]) // 12, n_ages - 1), level] * m, 1.0 - p_down)
         x = u[i]
         step = np.intp(x < p_up) - np.intp((x >= p_up) & (x < p_up + p_down))
         need[i] = level + step * alive[i]
@@ -95,11 +117,13 @@ def emergency_admissions(u, need, sex, age_m, alive, flags, setting, funding, pa
                          waiting_since, admission_rr, unmet_norm, telecare_rr, admission_table, age_edges, rise, t):
     """Emergency admissions of people at home (``NHSBody.admit``): probability ``admission_table[age band,
     need]`` times the unmet-need multiplier and, with telecare and some need, ``telecare_rr``; need may rise
-    in the stay (``rise[sex, age, need]``); package suspended, queued first. ``u``: two uniforms a person,
-    all the admission draws then all the rise draws. Returns the number admitted."""
+    in the stay (``rise[sex, age, need]``); package suspended, queued first. ``u``: one uniform a person,
+    admitted if ``u / risk < P``; given admission, ``u / min(P x risk, 1)`` is a fresh uniform, which decides
+    the rise. Returns the number admitted."""
     norm = 1.0 + (admission_rr - 1.0) * unmet_norm
     unmet_mult, met_mult = admission_rr / norm, 1.0 / norm
     n = need.shape[0]
+    bands = band_table(age_edges)
     admitted = 0
     for i in range(n):
         s = setting[i]
@@ -109,10 +133,11 @@ def emergency_admissions(u, need, sex, age_m, alive, flags, setting, funding, pa
         fl = flags[i]
         risk = (unmet_mult if (fl & _U8_UNMET) != 0 else met_mult) if level >= 2 else 1.0
         risk = risk * (telecare_rr if ((fl & _U8_TELECARE) != 0 and level >= 1) else 1.0)
-        band = age_band(age_m[i], age_edges)
-        if not u[i] / risk < admission_table[band, level]:
+        band = bands[age_m[i]]
+        a = admission_table[band, level]
+        if not u[i] / risk < a:
             continue
-        if u[n + i] < rise[sex[i], min(age_m[i] // 12, rise.shape[1] - 1), level]:
+        if u[i] / min(a * risk, 1.0) < rise[sex[i], min(age_m[i] // 12, rise.shape[1] - 1), level]:
             need[i] = min(level + 1, 4)
         setting[i] = HOSPITAL
         funding[i] = 0
@@ -205,15 +230,16 @@ def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_sinc
     year by (age group, reason), a vector of counts (see ``TALLY``) and how many unpaid hours used it wrote.
     Writes each person's unmet hours into ``gap_out`` (0 for others) and the unpaid hours used by people
     with need 2+ at home into the first entries of ``informal_out`` (float32): NumPy sums both, as before."""
-    people = np.zeros(60)
-    clients = np.zeros(12)
-    unmet_by_band = np.zeros(6)
-    deaths = np.zeros(6)
-    lts = np.zeros(6)
-    counts = np.zeros(11)
+    people = np.zeros(60, np.int64)  # integer counts (exact, and a 1-cycle add), returned as float64
+    clients = np.zeros(12, np.int64)
+    unmet_by_band = np.zeros(6, np.int64)
+    deaths = np.zeros(6, np.int64)
+    lts = np.zeros(6, np.int64)
+    counts = np.zeros(11, np.int64)
+    bands = band_table(band_edges)
     k = 0
     for i in range(alive.shape[0]):
-        band = age_band(age_m[i], band_edges)
+        band = np.intp(bands[age_m[i]])
         s, lv, fl = setting[i], need[i], flags[i]
         in_home = s == RESIDENTIAL or s == NURSING
         if died[i]:
@@ -270,7 +296,8 @@ def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_sinc
                     counts[1] += 1
                 elif s == HOME_CARE:
                     counts[2] += 1
-    return people, clients, unmet_by_band, deaths, lts, counts, k
+    return (people.astype(np.float64), clients.astype(np.float64), unmet_by_band.astype(np.float64),
+            deaths.astype(np.float64), lts.astype(np.float64), counts.astype(np.float64), k)
 
 
 #: what ``tally``'s vector of counts holds, by position

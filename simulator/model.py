@@ -20,8 +20,8 @@ from .actors.council import Council, MonthFlows, StartContact
 from .actors.nhs import NHSBody
 from .actors.workforce import HomeCareWorkforce
 from .metrics import Recorder
-from .population import (COLUMNS, COMMUNITY, TELECARE, Population, entrant_cohorts, link_partners, new_people,
-                         synthesise_council)
+from .population import (COLUMNS, COMMUNITY, TELECARE, Population, couples_side_by_side, entrant_cohorts,
+                         link_partners, new_people, synthesise_council)
 from .processes import demography, hospital, households
 from .scenario import MIGRATION_BAND_EDGES, Scenario, start_year_month
 
@@ -35,6 +35,7 @@ class CouncilMonth:
     month: int
     v: dict
     died: np.ndarray = None
+    u_survivors: np.ndarray = None  # the demography uniforms, rescaled for survivors (churn draws from them)
     n_entrants: int = 0
     n_migrants: int = 0
     n_movers: int = 0  # moved away this month (churn), each replaced by a newcomer
@@ -74,7 +75,7 @@ class CareModel(mesa.Model):
         self._rng = {(c, p): streams.stream(seed, replicate, code, p)
                      for c, code in enumerate(self.codes)
                      for p in ("demography", "needs", "council", "entrants", "migration", "hospital", "care_market",
-                                    "timeline", "churn")}
+                                    "timeline", "churn", "assessment")}
         self.cohorts = [entrant_cohorts(row, scenario.run.years + 1) for row in persons]
         self.adults = persons[:, 18:].sum(axis=1)
         england_adults = float(data.council_table(["ENGLAND"])[data.age_columns()[18:]].to_numpy().sum())
@@ -95,7 +96,7 @@ class CareModel(mesa.Model):
             rng = streams.stream(sc.run.seed, self.replicate, code, "synthesis")
             cols = synthesise_council(rng, sc, self.tables, persons[c], c, self.local[c].prevention.telecare_coverage)
             cols["partner"] = link_partners(rng, sc, cols["age_m"], cols["sex"])
-            by_council.append(cols)
+            by_council.append(couples_side_by_side(cols))
         migrants = sum(sc.demography.net_migration_per_year.values()) * sc.run.years / sc.run.scale
         churn = sc.demography.churn_per_year * sc.run.years  # newcomers per adult, at most
         room = [int(np.ceil((cohort.sum() / sc.run.scale + migrants * share + churn * len(cols["age_m"])) * 1.02))
@@ -140,7 +141,8 @@ class CareModel(mesa.Model):
                                                        beds["nursing"] / sc.run.scale]),
                                     local.care_homes, local.council.self_funder_fee_premium)
             council = Council(self, c, code, self.names[c], local, sc.run.scale, finance.income_plan(code, local.finance),
-                              adults[c], market, self._rng[(c, "council")], data.cost_indices(code),
+                              adults[c], market, self._rng[(c, "council")], self._rng[(c, "assessment")],
+                              data.cost_indices(code),
                               sc.nhs.chc_share_of_nursing_placements)
             self.markets.append(market)
             self.councils.append(council)
@@ -314,8 +316,9 @@ class CareModel(mesa.Model):
         p = self._death_probability(ctx.t)
         n = len(v["alive"])
         ctx.died = self.buffers.get("died", n, np.bool_)
-        kernels.age_and_die(v["age_m"], v["months_in_state"], v["alive"], self.buffers.uniforms(rng, n), p, v["sex"],
-                            v["need"], ctx.died)
+        ctx.u_survivors = self.buffers.uniforms(rng, n, "demography")  # one a person: death, then moving away
+        kernels.age_and_die(v["age_m"], v["months_in_state"], v["alive"], ctx.u_survivors, p, v["sex"], v["need"],
+                            ctx.died)
         demography.widow(v["partner"], ctx.died, self.population.blocks[c].start)
         if sc.demography.entrants:
             rng_e = self._rng[(c, "entrants")]
@@ -335,14 +338,14 @@ class CareModel(mesa.Model):
         return self._death_p[1]
 
     def _churn(self, ctx: CouncilMonth) -> None:
-        """Population churn: working-age people at home without a partner move away, and as many newcomers of
-        their ages arrive, unknown to the council (drawn as at synthesis)."""
+        """Population churn: working-age people at home without a partner move away (decided by their
+        demography uniform, rescaled for survivors), and as many newcomers of their ages arrive, unknown to the
+        council (drawn as at synthesis from the churn stream)."""
         rate = self.scenario.demography.churn_per_year / 12.0
         if rate <= 0:
             return
         v, rng = ctx.v, self._rng[(ctx.c, "churn")]
-        movers = kernels.movers(self.buffers.uniforms(rng, len(v["alive"])), rate, v["alive"], v["age_m"], v["partner"],
-                                v["setting"])
+        movers = kernels.movers(ctx.u_survivors, rate, v["alive"], v["age_m"], v["partner"], v["setting"])
         v["alive"][movers] = False  # gone from the area (not deaths)
         ctx.n_movers = len(movers)
         self._arrive(ctx, v["age_m"][movers].copy(), rng)

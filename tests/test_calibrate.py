@@ -36,8 +36,10 @@ def test_residuals_are_deterministic_for_a_seed():
     sc = calibrate.base_scenario(scale=1000)
     a, b = calibrate.residuals(STARTS, sc), calibrate.residuals(STARTS, sc)
     np.testing.assert_array_equal(a, b)
-    longer = STARTS * np.where([f.key == "package_hours" for f in calibrate.FREE], 1.3, 1.0)
-    c = calibrate.residuals(longer, sc)  # longer packages cost more
+    # packages 60% longer cost more (measured: +0.05 tolerances of spend; at 30% longer the budget binds, the
+    # council funds 3.4 tolerances fewer older clients and spend is unchanged, -0.003)
+    longer = STARTS * np.where([f.key == "package_hours" for f in calibrate.FREE], 1.6, 1.0)
+    c = calibrate.residuals(longer, sc)
     spend = [f.target for f in calibrate.FREE].index("long_term_support_spend_gbp")
     assert c[spend] > a[spend]
 

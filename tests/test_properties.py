@@ -37,7 +37,7 @@ council's run total in 9, and on the run's total in 9 (before the fixes, over 80
 - once any person's state differs, some of a council's draws come in different lengths (reablement endings,
   hospital admissions by setting), so the two runs' later months differ by noise as well as by the policy:
   common random numbers pair the runs' starts, not every later draw. (The assessment queue's tie-break is
-  drawn for every row, so a shorter queue no longer shifts it.) Traced in month 1: a person in hospital in
+  drawn for every row from a stream of its own, so a shorter queue shifts neither it nor other draws.) Traced in month 1: a person in hospital in
   the poorer run (no unmet need counted there) is at home in the richer one with a package a fraction of an
   hour short, as packages are in whole hours.
 """
@@ -486,8 +486,13 @@ def test_more_money_first_month():
     only the hours that close the gap (``cut_pro_rata``)."""
     poor = simulator.run(BASE.with_updates(HARTLEPOOL_FIRST_MONTH))
     rich = simulator.run(BASE.with_updates(richer(HARTLEPOOL_FIRST_MONTH, "finance.england_budget_gbp", 1.1)))
+    # the unmet hours fall; the head count may rise by one agent (34 people): since couples sit side by side
+    # (issue 9) this seed's richer council funds 4 more home care clients and leaves 4.5% fewer unmet hours, yet one
+    # more person (of 110 agents) is short of some hours; the failure was 17 agents more
+    h_poor, h_rich = poor.unmet_hours.isel(time=0), rich.unmet_hours.isel(time=0)
+    assert np.all(h_rich.values <= h_poor.values), (h_rich.values, h_poor.values)
     u_poor, u_rich = poor.unmet_need.sum("age_band").isel(time=0), rich.unmet_need.sum("age_band").isel(time=0)
-    assert np.all(u_rich.values <= u_poor.values), (u_rich.values, u_poor.values)
+    assert np.all(u_rich.values <= u_poor.values + poor.attrs["scale"]), (u_rich.values, u_poor.values)
 
 
 def test_nhs_body_order_exactly():

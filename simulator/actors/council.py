@@ -130,7 +130,7 @@ class Council(mesa.Agent):
 
     def __init__(self, model: mesa.Model, index: int, code: str, name: str, local: Local, scale: float,
                  plan: IncomePlan, adults: float, market: CareHomeMarket,
-                 rng: np.random.Generator, cost_index: tuple[float, float] = (1.0, 1.0), chc_share: float = 0.0):
+                 rng: np.random.Generator, tie_breaks: np.random.Generator, cost_index: tuple[float, float] = (1.0, 1.0), chc_share: float = 0.0):
         super().__init__(model)
         self.index, self.code, self.name = index, code, name
         self.scale, self.adults = scale, adults
@@ -141,6 +141,7 @@ class Council(mesa.Agent):
         self.delivery_ratio = 1.0  # share of commissioned home care hours the workers can deliver
         self.market = market
         self.draws = rng  # this council's own stream (mesa.Agent.rng is the model's)
+        self.tie_breaks = tie_breaks  # its own stream for the assessment queue's ties (one draw a row a month)
         self.plan = plan
         self.years_elapsed, self.demand = 0, 1.0  # financial years since the base year; demand index (base 1)
         self.annual = plan.for_year(0)  # this year's income by source, GBP a year
@@ -159,6 +160,7 @@ class Council(mesa.Agent):
         self.overheads_due = 0.0  # this month's assessments and prevention not yet paid, GBP (kept back)
         self.last_telecare_users = 0  # agents with telecare last month: this month's estimate before counting
         self._roster = None  # while the council steps: rows of people in a service or funded (see ``_rows``)
+        self._in_scheme = 0  # people flagged for early intervention after the last scan (all of them supported)
 
     def _take_policy(self, local: Local) -> None:
         """The policy in force and what follows from it: capacities per 100,000 adults in agents, hours by need."""
@@ -517,14 +519,17 @@ class Council(mesa.Agent):
         in no service) up to its places and keeps them while their need stays there; telecare is paid for
         (``telecare_users`` agents)."""
         pv = self.prevention
-        leaving, supported, found = kernels.early_intervention_scan(v["alive"], v["setting"], v["need"], v["flags"],
-                                                                    self.threshold)
-        v["flags"][leaving] &= ~EARLY_INTERVENTION
+        supported = 0
+        if self.early_places > 0 or self._in_scheme > 0:  # otherwise no one is flagged and no one would be found
+            leaving, supported, found = kernels.early_intervention_scan(v["alive"], v["setting"], v["need"],
+                                                                        v["flags"], self.threshold)
+            v["flags"][leaving] &= ~EARLY_INTERVENTION
         if self.early_places > supported:
             found = found[self.draws.random(len(found)) < pv.early_intervention_find_per_month]
             found = found[: self.early_places - supported]
             v["flags"][found] |= EARLY_INTERVENTION
             supported += len(found)
+        self._in_scheme = supported
         costs = np.array([telecare_users * pv.telecare_cost_per_person_year_gbp,
                           supported * pv.early_intervention_cost_per_person_year_gbp]) / 12.0 * self.price * self.scale
         f.other_spend[[OTHER_ITEMS.index("telecare"), OTHER_ITEMS.index("early_intervention")]] = costs
@@ -579,9 +584,10 @@ class Council(mesa.Agent):
         waiting = kernels.queued(v["alive"], v["waiting_since"], v["flags"], False)
         in_ward = v["setting"][waiting] == HOSPITAL
         ward, home = waiting[in_ward], waiting[~in_ward]
-        if not initial:  # ties broken at random, drawn for every row so that the stream does not depend on the
-            # queue's length: a richer council's shorter queue keeps the same draws (common random numbers)
-            order = np.lexsort((self.draws.random(len(v["alive"]))[home], v["waiting_since"][home]))
+        if not initial:  # ties broken at random, one draw a row from a stream of their own: a person's draw does
+            # not depend on the queue's length, nor do the council's other draws (common random numbers)
+            u = self.model.buffers.uniforms(self.tie_breaks, len(v["alive"]), "tie_breaks")
+            order = np.lexsort((u[home], v["waiting_since"][home]))
             home = home[order][: self.assessment_slots]
         done = np.concatenate([ward, home])
         v["flags"][done] |= ASSESSED

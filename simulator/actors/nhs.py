@@ -40,7 +40,7 @@ class NHSBody(mesa.Agent):
         mean, ``unmet_norm`` the share of need 2+ with unmet need then) and scaled by ``telecare_rr`` for people
         with telecare and some need (``buffers``: where to draw the uniforms). Returns the number admitted.
         """
-        n = 2 * len(v["alive"])  # all the admission draws, then all the rises in a stay
+        n = len(v["alive"])  # one a person: the admission, then (rescaled) the rise in a stay
         u = rng.random(n) if buffers is None else buffers.uniforms(rng, n)
         return kernels.emergency_admissions(u, v["need"], v["sex"], v["age_m"], v["alive"], v["flags"], v["setting"],
                                             v["funding"], v["package_hours"], v["months_in_state"],
