@@ -319,16 +319,21 @@ def count_in_setting(alive, setting, code):
 
 
 @jit
-def queued(alive, waiting_since, flags, assessed):
-    """Rows of living people in the council's queue whose current request is (``assessed``) or is not yet
-    assessed, in row order."""
-    n = 0
-    out = np.empty(alive.shape[0], np.int64)
+def queue(alive, waiting_since, flags):
+    """Rows of living people in the council's queue, in row order: those whose current request is not yet
+    assessed, and those whose request is (both in one pass)."""
+    n_new = n_done = 0
+    new = np.empty(alive.shape[0], np.int64)
+    done = np.empty(alive.shape[0], np.int64)
     for i in range(alive.shape[0]):
-        if alive[i] & (waiting_since[i] >= 0) & (((flags[i] & _U8_ASSESSED) != 0) == assessed):
-            out[n] = i
-            n += 1
-    return out[:n]
+        if alive[i] and waiting_since[i] >= 0:
+            if (flags[i] & _U8_ASSESSED) != 0:
+                done[n_done] = i
+                n_done += 1
+            else:
+                new[n_new] = i
+                n_new += 1
+    return new[:n_new], done[:n_done]
 
 
 @jit

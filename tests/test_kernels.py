@@ -213,6 +213,16 @@ def test_request_scan_equals_the_masks():
     assert len(left) > 100 and len(new) > 100
 
 
+def test_queue_splits_the_waiting_by_assessment():
+    v = population(16)
+    new, done = kernels.queue(v["alive"], v["waiting_since"], v["flags"])
+    waiting = v["alive"] & (v["waiting_since"] >= 0)
+    assessed = (v["flags"] & ASSESSED) != 0
+    np.testing.assert_array_equal(new, np.flatnonzero(waiting & ~assessed))
+    np.testing.assert_array_equal(done, np.flatnonzero(waiting & assessed))
+    assert len(new) > 1000 and len(done) > 1000
+
+
 def test_couples_sit_side_by_side_and_stay_couples():
     """``couples_side_by_side``: every partner is in the next or previous row, partners still point at each other,
     each person's attributes move with them (a row's id column follows), and people without a partner keep their

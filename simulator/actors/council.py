@@ -258,10 +258,8 @@ class Council(mesa.Agent):
         """Rows of living people in care ``setting`` and/or with ``funding``, in row order. While the council
         steps they come from its roster of people in a service or funded (a few percent of its people; anyone
         the month admits joins it), otherwise from a scan of every row."""
-        if self._roster is None:
-            rows = kernels.roster(v["alive"], v["setting"], v["funding"])
-        else:
-            rows = self._roster[v["alive"][self._roster]]
+        # no one dies while the council steps, so the roster's rows are all of living people
+        rows = kernels.roster(v["alive"], v["setting"], v["funding"]) if self._roster is None else self._roster
         keep = np.ones(len(rows), bool)
         if setting is not None:
             keep &= v["setting"][rows] == setting
@@ -417,11 +415,11 @@ class Council(mesa.Agent):
         with stage("council/requests"):
             self._take_requests(v, informal, t, f, start)
         with stage("council/assessment"):
-            self._assess(v, t, f, initial)
+            queue = self._assess(v, t, f, initial)
         if not initial:
             self.overheads_due = 0.0  # the month's assessments are paid
         with stage("council/admissions"):
-            self._admit(v, informal, t, month, f, initial)
+            self._admit(v, informal, t, month, f, initial, queue)
             self._cut_if_overcommitted(v, month)  # e.g. after discharges funded beyond the year's money
             self._end_empty_packages(v, informal, t)
         with stage("council/payments"):
@@ -578,10 +576,11 @@ class Council(mesa.Agent):
         capital = v["savings"][rows] + np.where(care_home & alone, v["housing"][rows], 0.0)
         return capital > self.policy.upper_capital_limit_gbp
 
-    def _assess(self, v: dict, t: int, f: MonthFlows, initial: bool) -> None:
+    def _assess(self, v: dict, t: int, f: MonthFlows, initial: bool) -> np.ndarray:
         """Assessments: requests oldest first, up to the month's capacity; patients in hospital are assessed
-        there without waiting (discharge to assess). Each costs ``assessment_cost_gbp``."""
-        waiting = kernels.queued(v["alive"], v["waiting_since"], v["flags"], False)
+        there without waiting (discharge to assess). Each costs ``assessment_cost_gbp``. Returns the rows of the
+        queue now assessed (in row order), the candidates for admission."""
+        waiting, assessed = kernels.queue(v["alive"], v["waiting_since"], v["flags"])
         in_ward = v["setting"][waiting] == HOSPITAL
         ward, home = waiting[in_ward], waiting[~in_ward]
         if not initial:  # ties broken at random, one draw a row from a stream of their own: a person's draw does
@@ -595,6 +594,7 @@ class Council(mesa.Agent):
         cost = f.assessments * self.policy.assessment_cost_gbp * self.price * self.scale
         f.other_spend[OTHER_ITEMS.index("assessment")] += cost
         self.spent += cost
+        return np.sort(np.concatenate([assessed, done]))
 
     def _plan(self, v: dict, idx: np.ndarray, informal: np.ndarray) -> np.ndarray:
         """Planned service for each queued person, in queue order (-1: unpaid care already meets the need)."""
@@ -619,9 +619,11 @@ class Council(mesa.Agent):
         plan = np.where((v["setting"][idx] == HOME_CARE) & ~home, -1, plan)
         return plan
 
-    def _admit(self, v: dict, informal: np.ndarray, t: int, month: int, f: MonthFlows, initial: bool) -> None:
+    def _admit(self, v: dict, informal: np.ndarray, t: int, month: int, f: MonthFlows, initial: bool,
+               idx: np.ndarray) -> None:
+        """Admissions from the assessed queue ``idx`` (rows in row order): the plan, the means test, capacity in
+        queue order, then money."""
         p = self.policy
-        idx = kernels.queued(v["alive"], v["waiting_since"], v["flags"], True)
         if not len(idx):
             return
         # hospital patients first (discharge), then the oldest request; ties in random order
