@@ -27,12 +27,13 @@ ROOT = HERE.parent
 ENGLAND_ADULTS = 44.27e6  # mid-2019 adults 18+ in the shipped table (scale 1 gives this many agents)
 
 #: per row and month: (bytes the process's passes must read or write, uniforms drawn). Columns by their dtype
-#: sizes (population.COLUMNS); a uniform is 8 bytes written by the generator and read by the kernel.
+#: sizes (population.COLUMNS); a uniform is float32, 4 bytes written by the generator and 4 read by the kernel
+#: (the floor takes machine_limits' float64 draw rate, so it is on the generous side).
 FLOOR = {
     # age, deaths (the uniform rescaled for survivors: written back); churn's pass reads it again
-    "demography": (2 * 2 + 2 * 2 + 2 + 1 + 1 + 1 + 16 + 8 + (1 + 1 + 4 + 2 + 8), 1),
-    "needs": (1 + 1 + 2 + 1 + 1 + 1 + 1 + 16, 1),  # need (read, write), sex, age, alive, reason, flags, u
-    "hospital": (1 + 1 + 2 + 1 + 1 + 1 + 16, 1),  # need, sex, age, alive, flags, setting, one uniform
+    "demography": (2 * 2 + 2 * 2 + 2 + 1 + 1 + 1 + 8 + 4 + (1 + 1 + 4 + 2 + 4), 1),
+    "needs": (1 + 1 + 2 + 1 + 1 + 1 + 1 + 8, 1),  # need (read, write), sex, age, alive, reason, flags, u
+    "hospital": (1 + 1 + 2 + 1 + 1 + 1 + 8, 1),  # need, sex, age, alive, flags, setting, one uniform
     "households": (4 + 1 + 1 + 1 + 1 + 4 + 1 + (1 + 1 + 1 + 4 + 1 + 1 + 1 + 1 + 1), 0),  # unpaid care; unmet need
     "record": (1 + 2 + 1 + 1 + 1 + 1 + 1 + 1 + 2 + 4 + 1 + 1 + 8 + 4, 0),  # one tally pass, gap written
 }

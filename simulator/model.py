@@ -75,7 +75,7 @@ class CareModel(mesa.Model):
         self._rng = {(c, p): streams.stream(seed, replicate, code, p)
                      for c, code in enumerate(self.codes)
                      for p in ("demography", "needs", "council", "entrants", "migration", "hospital", "care_market",
-                                    "timeline", "churn", "assessment")}
+                                    "timeline", "churn")}
         self.cohorts = [entrant_cohorts(row, scenario.run.years + 1) for row in persons]
         self.adults = persons[:, 18:].sum(axis=1)
         england_adults = float(data.council_table(["ENGLAND"])[data.age_columns()[18:]].to_numpy().sum())
@@ -141,8 +141,7 @@ class CareModel(mesa.Model):
                                                        beds["nursing"] / sc.run.scale]),
                                     local.care_homes, local.council.self_funder_fee_premium)
             council = Council(self, c, code, self.names[c], local, sc.run.scale, finance.income_plan(code, local.finance),
-                              adults[c], market, self._rng[(c, "council")], self._rng[(c, "assessment")],
-                              data.cost_indices(code),
+                              adults[c], market, self._rng[(c, "council")], data.cost_indices(code),
                               sc.nhs.chc_share_of_nursing_placements)
             self.markets.append(market)
             self.councils.append(council)
@@ -316,7 +315,7 @@ class CareModel(mesa.Model):
         p = self._death_probability(ctx.t)
         n = len(v["alive"])
         ctx.died = self.buffers.get("died", n, np.bool_)
-        ctx.u_survivors = self.buffers.uniforms(rng, n, "demography")  # one a person: death, then moving away
+        ctx.u_survivors = self.buffers.uniforms(rng, n, "demography", np.float32)  # one a person: death, then moving
         kernels.age_and_die(v["age_m"], v["months_in_state"], v["alive"], ctx.u_survivors, p, v["sex"], v["need"],
                             ctx.died)
         demography.widow(v["partner"], ctx.died, self.population.blocks[c].start)
@@ -377,7 +376,7 @@ class CareModel(mesa.Model):
         """Need levels move one step up or down by age and sex (fitted to HSE prevalence); faster with unmet
         need, slower under early intervention; a learning disability does not recover."""
         v = ctx.v
-        u = self.buffers.uniforms(self._rng[(ctx.c, "needs")], len(v["need"]))
+        u = self.buffers.uniforms(self._rng[(ctx.c, "needs")], len(v["need"]), dtype=np.float32)
         kernels.need_transitions(u, v["need"], v["sex"], v["age_m"], v["alive"], v["reason"], v["flags"],
                                  self.tables.up, self.tables.down, self.scenario.needs.unmet_need_decline_rr,
                                  self._unmet_norm[ctx.c], self.local[ctx.c].prevention.early_intervention_decline_rr)

@@ -52,6 +52,8 @@ COLUMNS: dict[str, tuple[np.dtype, str]] = {
     "months_in_state": (np.dtype(np.uint16), "months since the care setting last changed"),
     "waiting_since": (np.dtype(np.int16), "step the person joined the council's queue, -1 if not waiting"),
     "flags": (np.dtype(np.uint8), "bit flags: KNOWN, TELECARE, EARLY_INTERVENTION, REABLED, UNMET, ASSESSED, LTS_THIS_YEAR"),
+    "ticket": (np.dtype(np.float32), "uniform drawn on arrival: a fixed random place among people who join the "
+                                     "council's queue in the same month"),
 }
 
 BYTES_PER_PERSON = sum(dt.itemsize for dt, _ in COLUMNS.values())
@@ -189,6 +191,7 @@ def new_people(rng: np.random.Generator, scenario: Scenario, tables: rates.RateT
         "housing": housing,
         "other_carer": rng.random(len(age_m)) < scenario.informal_care.other_carer_share,
         "flags": np.where(rng.random(len(age_m)) < telecare_coverage, TELECARE, 0).astype(np.uint8),
+        "ticket": rng.random(len(age_m), dtype=np.float32),
     }
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 #: process -> key. Append new processes; never renumber (it would change every result).
 PROCESSES = {"synthesis": 1, "demography": 2, "needs": 3, "council": 4, "entrants": 5, "model": 6, "hospital": 7, "care_market": 8,
-             "migration": 9, "timeline": 10, "churn": 11, "assessment": 12}
+             "migration": 9, "timeline": 10, "churn": 11}
 
 
 def council_key(code: str) -> int:

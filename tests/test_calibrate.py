@@ -36,12 +36,13 @@ def test_residuals_are_deterministic_for_a_seed():
     sc = calibrate.base_scenario(scale=1000)
     a, b = calibrate.residuals(STARTS, sc), calibrate.residuals(STARTS, sc)
     np.testing.assert_array_equal(a, b)
-    # packages 60% longer cost more (measured: +0.05 tolerances of spend; at 30% longer the budget binds, the
-    # council funds 3.4 tolerances fewer older clients and spend is unchanged, -0.003)
-    longer = STARTS * np.where([f.key == "package_hours" for f in calibrate.FREE], 1.6, 1.0)
+    # packages 30% longer: the budget binds, so the council funds fewer older clients (measured 2.9 to 3.4
+    # tolerances fewer at scales 250 and 1000, over the model's draws before and after issue 9), while its
+    # spend stays within 0.04 tolerances of the budget-bound level
+    longer = STARTS * np.where([f.key == "package_hours" for f in calibrate.FREE], 1.3, 1.0)
     c = calibrate.residuals(longer, sc)
-    spend = [f.target for f in calibrate.FREE].index("long_term_support_spend_gbp")
-    assert c[spend] > a[spend]
+    clients = [f.target for f in calibrate.FREE].index("lts_clients_65plus")
+    assert c[clients] < a[clients] - 1.0
 
 
 def test_calibrate_writes_values_with_provenance(tmp_path, fresh_parameters, monkeypatch):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import simulator
+from simulator import kernels
 from simulator.actors.council import MonthFlows, StartContact, known_at_start
 from simulator.population import (ASSESSED, COLUMNS, COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, KNOWN,
                                   LEARNING_DISABILITY, MENTAL_HEALTH, PHYSICAL, REABLED, REABLEMENT, draw_reasons)
@@ -122,8 +123,8 @@ def test_patients_below_the_threshold_are_offered_reablement(council):
     council._take_requests(v, informal, 5, f, None)
     assert (v["waiting_since"][:10] == 5).all() and (v["waiting_since"][10:] < 0).all()
     assert (v["setting"][10:] == COMMUNITY).all()
-    council._assess(v, 5, f, initial=False)
-    council._admit(v, informal, 5, 6, f, initial=False)
+    queue = council._assess(v, 5, f, initial=False)
+    council._admit(v, informal, 5, 6, f, initial=False, idx=queue)
     places = min(council.reablement_slots, 10)  # in queue order while places last; the rest go home
     assert places > 0 and f.admissions[1].sum() == places
     assert np.count_nonzero(v["setting"][:10] == REABLEMENT) == places
@@ -144,7 +145,8 @@ def test_discharge_priority_stops_where_cuts_cannot_pay(three_councils):
         v["alive"][10 + n_packages:] = False
         council.spent = 0.0
         council.spent = council.headroom(v, 6) + 1.0  # one pound overcommitted before anyone is admitted
-        council._admit(v, informal, 5, 6, MonthFlows(), initial=False)
+        queue = kernels.queue(v["alive"], v["waiting_since"], v["flags"])[1]  # the assessed
+        council._admit(v, informal, 5, 6, MonthFlows(), initial=False, idx=queue)
         return v["setting"][:10]
 
     assert (discharge(0) == HOSPITAL).all()  # nothing to cut: they wait

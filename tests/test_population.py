@@ -16,7 +16,7 @@ def test_columns_have_compact_dtypes():
         "alive": np.bool_, "age_m": np.uint16, "sex": np.uint8, "council": np.uint16, "partner": np.int32,
         "need": np.uint8, "setting": np.uint8, "funding": np.uint8, "package_hours": np.uint8, "reason": np.uint8,
         "savings": np.float32, "housing": np.float32, "other_carer": np.bool_, "months_in_state": np.uint16,
-        "waiting_since": np.int16, "flags": np.uint8,
+        "waiting_since": np.int16, "flags": np.uint8, "ticket": np.float32,
     }
     assert {k: dt for k, (dt, _) in COLUMNS.items()} == {k: np.dtype(v) for k, v in expected.items()}
     assert population.BYTES_PER_PERSON == sum(np.dtype(v).itemsize for v in expected.values())

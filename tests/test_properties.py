@@ -36,8 +36,8 @@ council's run total in 9, and on the run's total in 9 (before the fixes, over 80
   same arrival and cuts home care (now only the hours that close the gap), the poorer one is not;
 - once any person's state differs, some of a council's draws come in different lengths (reablement endings,
   hospital admissions by setting), so the two runs' later months differ by noise as well as by the policy:
-  common random numbers pair the runs' starts, not every later draw. (The assessment queue's tie-break is
-  drawn for every row from a stream of its own, so a shorter queue shifts neither it nor other draws.) Traced in month 1: a person in hospital in
+  common random numbers pair the runs' starts, not every later draw. (The assessment queue's ties are broken
+  by each person's ticket, drawn on arrival, so a shorter queue shifts neither them nor other draws.) Traced in month 1: a person in hospital in
   the poorer run (no unmet need counted there) is at home in the richer one with a package a fraction of an
   hour short, as packages are in whole hours.
 """

@@ -130,7 +130,7 @@ class Council(mesa.Agent):
 
     def __init__(self, model: mesa.Model, index: int, code: str, name: str, local: Local, scale: float,
                  plan: IncomePlan, adults: float, market: CareHomeMarket,
-                 rng: np.random.Generator, tie_breaks: np.random.Generator, cost_index: tuple[float, float] = (1.0, 1.0), chc_share: float = 0.0):
+                 rng: np.random.Generator, cost_index: tuple[float, float] = (1.0, 1.0), chc_share: float = 0.0):
         super().__init__(model)
         self.index, self.code, self.name = index, code, name
         self.scale, self.adults = scale, adults
@@ -141,7 +141,6 @@ class Council(mesa.Agent):
         self.delivery_ratio = 1.0  # share of commissioned home care hours the workers can deliver
         self.market = market
         self.draws = rng  # this council's own stream (mesa.Agent.rng is the model's)
-        self.tie_breaks = tie_breaks  # its own stream for the assessment queue's ties (one draw a row a month)
         self.plan = plan
         self.years_elapsed, self.demand = 0, 1.0  # financial years since the base year; demand index (base 1)
         self.annual = plan.for_year(0)  # this year's income by source, GBP a year
@@ -583,10 +582,9 @@ class Council(mesa.Agent):
         waiting, assessed = kernels.queue(v["alive"], v["waiting_since"], v["flags"])
         in_ward = v["setting"][waiting] == HOSPITAL
         ward, home = waiting[in_ward], waiting[~in_ward]
-        if not initial:  # ties broken at random, one draw a row from a stream of their own: a person's draw does
-            # not depend on the queue's length, nor do the council's other draws (common random numbers)
-            u = self.model.buffers.uniforms(self.tie_breaks, len(v["alive"]), "tie_breaks")
-            order = np.lexsort((u[home], v["waiting_since"][home]))
+        if not initial:  # ties broken by each person's ticket, drawn on arrival: a fixed random place that does not
+            # depend on the queue's length, nor draws from the council's stream (common random numbers)
+            order = np.lexsort((v["ticket"][home], v["waiting_since"][home]))
             home = home[order][: self.assessment_slots]
         done = np.concatenate([ward, home])
         v["flags"][done] |= ASSESSED

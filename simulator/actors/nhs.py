@@ -41,7 +41,7 @@ class NHSBody(mesa.Agent):
         with telecare and some need (``buffers``: where to draw the uniforms). Returns the number admitted.
         """
         n = len(v["alive"])  # one a person: the admission, then (rescaled) the rise in a stay
-        u = rng.random(n) if buffers is None else buffers.uniforms(rng, n)
+        u = rng.random(n, dtype=np.float32) if buffers is None else buffers.uniforms(rng, n, dtype=np.float32)
         return kernels.emergency_admissions(u, v["need"], v["sex"], v["age_m"], v["alive"], v["flags"], v["setting"],
                                             v["funding"], v["package_hours"], v["months_in_state"],
                                             v["waiting_since"], unmet_rr, unmet_norm, telecare_rr,
