@@ -227,9 +227,10 @@ def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_sinc
           delivery_ratio, hours_table, died, band_edges, gap_out, informal_out):
     """One pass for the end-of-month counts (``metrics.Recorder.record``): returns people by (age band, sex,
     need), clients by (service, funder), people with unmet need and deaths by age band, long-term clients this
-    year by (age group, reason), a vector of counts (see ``TALLY``) and how many unpaid hours used it wrote.
-    Writes each person's unmet hours into ``gap_out`` (0 for others) and the unpaid hours used by people
-    with need 2+ at home into the first entries of ``informal_out`` (float32): NumPy sums both, as before."""
+    year by (age group, reason), a vector of counts (see ``TALLY``) and ``k``, how many people with need 2+ at
+    home it found. Their unmet hours a week go into ``gap_out[:k]`` and the unpaid hours they use into
+    ``informal_out[:k]`` (float32), in row order, for NumPy to sum: only those rows are written (everyone
+    else's gap is 0), so the pass moves no float a row for the rest."""
     people = np.zeros(60, np.int64)  # integer counts (exact, and a 1-cycle add), returned as float64
     clients = np.zeros(12, np.int64)
     unmet_by_band = np.zeros(6, np.int64)
@@ -248,7 +249,6 @@ def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_sinc
                 counts[7] += 1
         if (fl & _U8_LTS) != 0:
             lts[(1 if band > 0 else 0) * 3 + reason[i]] += 1
-        gap_out[i] = 0.0
         if not alive[i]:
             continue
         people[(band * 2 + sex[i]) * 5 + lv] += 1
@@ -286,7 +286,7 @@ def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_sinc
             needed = hours_table[reason[i], lv]
             formal = np.float64(needed) if s == REABLEMENT else package_hours[i] * delivery_ratio
             gap = max((needed - informal[i]) - formal, 0.0)
-            gap_out[i] = gap
+            gap_out[k] = gap
             if gap > 0:
                 unmet_by_band[band] += 1
             informal_out[k] = min(informal[i], needed)
@@ -431,3 +431,37 @@ def roster(alive, setting, funding):
             out[n] = i
             n += 1
     return out[:n]
+
+
+@jit
+def council_net_fees(rows, setting, funding, age_m, package_hours, savings, hourly_rate, home_rates, price,
+                     lower_limit, limit_span, per_250, home_contribution, care_homes_only, out):
+    """Weekly cost to the council of each council-funded person among ``rows`` (``Council.weekly_fee`` less the
+    client's ``Council.weekly_charge``, capped at the fee), GBP, with the same arithmetic in the same order:
+    written in row order into ``out`` for NumPy to sum, leaving out reablement (paid by the episode) or, with
+    ``care_homes_only``, everyone not in a care home. ``home_rates``: care home fees a week before the price
+    index, [residential, nursing] x [18-64, 65+]. Returns how many it wrote and the working-age home care
+    clients among the council-funded (whose day services the council pays too)."""
+    k = young_home = 0
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        if funding[i] != COUNCIL_FUNDED:
+            continue
+        s = setting[i]
+        old = age_m[i] >= 65 * 12
+        in_home = s == RESIDENTIAL or s == NURSING
+        if s == HOME_CARE and not old:
+            young_home += 1
+        if s == REABLEMENT or (care_homes_only and not in_home):
+            continue
+        if s == HOME_CARE:
+            fee = np.float64(package_hours[i]) * hourly_rate * price
+        elif in_home:
+            fee = home_rates[np.intp(s == NURSING), np.intp(old)] * price
+        else:
+            fee = 0.0 * price
+        between = min(max(np.float64(savings[i]) - lower_limit, 0.0), limit_span)
+        charge = np.ceil(between / 250.0) * per_250 + (home_contribution if in_home else 0.0)
+        out[k] = fee - min(charge, fee)
+        k += 1
+    return k, young_home

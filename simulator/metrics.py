@@ -148,7 +148,7 @@ class Recorder:
         d = self.data
         n = len(v["alive"])
         gap, used = self.buffers.get("gap", n), self.buffers.get("used", n, np.float32)
-        people, clients, unmet, deaths, lts, counts, n_used = kernels.tally(
+        people, clients, unmet, deaths, lts, counts, n_at_home = kernels.tally(
             v["alive"], v["age_m"], v["sex"], v["need"], v["setting"], v["funding"], v["flags"], v["reason"],
             v["waiting_since"], informal, v["package_hours"], council.delivery_ratio, council.hours_table, ctx.died,
             AGE_BAND_EDGES * 12, gap, used)
@@ -157,8 +157,8 @@ class Recorder:
         d["clients"][t, c] = clients.reshape(4, 3)
         d["waiting"][t, c] = k["waiting"]
         d["unmet_need"][t, c] = unmet
-        d["unmet_hours"][t, c] = gap.sum()
-        d["informal_hours"][t, c] = used[:n_used].sum()  # float32 sums, as NumPy does them
+        d["unmet_hours"][t, c] = gap[:n_at_home].sum()  # NumPy's sums (pairwise) over the people with need 2+ at home
+        d["informal_hours"][t, c] = used[:n_at_home].sum()  # (float32)
         d["unpaid_carers"][t, c] = ctx.unpaid_carers
         d["helped_at_home_65plus"][t, c] = [k["helped_unpaid_only"], k["helped_formal"]]
         d["beds"][t, c] = market.beds

@@ -151,3 +151,33 @@ def test_discharge_priority_stops_where_cuts_cannot_pay(three_councils):
 
     assert (discharge(0) == HOSPITAL).all()  # nothing to cut: they wait
     assert not (discharge(20) == HOSPITAL).any()  # 20 packages of 20 hours pay for 10 discharges
+
+
+def test_the_compiled_commitment_equals_the_fee_and_charge_rules(council):
+    """``weekly_commitment`` and ``care_home_commitment`` (one compiled pass over the funded) equal
+    ``weekly_fee`` less the capped ``weekly_charge``, summed by NumPy, bit for bit, over every setting, funder,
+    age and capital around the limits."""
+    from simulator.population import NURSING, RESIDENTIAL, SELF_FUNDED
+    from simulator.actors.council import HOME, NUR, REAB, RES
+
+    rng = np.random.default_rng(3)
+    n = 5_000
+    v = people(n)
+    v["setting"][:] = rng.choice([COMMUNITY, HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING, HOSPITAL], n)
+    v["funding"][:] = rng.choice([0, COUNCIL_FUNDED, SELF_FUNDED], n)
+    v["age_m"][:] = rng.integers(18 * 12, 100 * 12, n)
+    v["package_hours"][:] = rng.integers(0, 40, n)
+    p = council.policy
+    v["savings"][:] = rng.uniform(0, 1.2 * p.upper_capital_limit_gbp, n)
+    funded = np.flatnonzero(v["funding"] == COUNCIL_FUNDED)
+    lookup = {HOME_CARE: HOME, REABLEMENT: REAB, RESIDENTIAL: RES, NURSING: NUR}
+    service = np.array([lookup.get(s, -1) for s in v["setting"][funded]])
+    fee = council.weekly_fee(service, v["age_m"][funded], v["package_hours"][funded])
+    net = fee - np.minimum(council.weekly_charge(v, funded, service), fee)
+    young = np.count_nonzero((service == HOME) & (v["age_m"][funded] < 65 * 12))
+    want = (float(net[service != REAB].sum()) + council._day_services_per_week(young)) * council.scale
+    assert council.weekly_commitment(v) == want and young > 0
+    homes = (service == RES) | (service == NUR)
+    fee = council.weekly_fee(service[homes], v["age_m"][funded[homes]], np.zeros(homes.sum()))
+    net = fee - np.minimum(council.weekly_charge(v, funded[homes], service[homes]), fee)
+    assert council.care_home_commitment(v) == float(net.sum()) * council.scale > 0

@@ -269,12 +269,24 @@ class Council(mesa.Agent):
     def weekly_commitment(self, v: dict) -> float:
         """Current weekly cost to the council of the home care and care home places it funds, net of what
         the clients pay towards them, and of the day services that go with working-age home care, GBP."""
-        rows = self._rows(v, funding=COUNCIL_FUNDED)
-        service = self._service_of(v["setting"][rows])
-        fee = self.weekly_fee(service, v["age_m"][rows], v["package_hours"][rows])
-        net = fee - np.minimum(self.weekly_charge(v, rows, service), fee)
-        young_home = np.count_nonzero((service == HOME) & (v["age_m"][rows] < 65 * 12))
-        return (float(net[service != REAB].sum()) + self._day_services_per_week(young_home)) * self.scale
+        net, young_home = self._net_fees(v, care_homes_only=False)
+        return (float(net.sum()) + self._day_services_per_week(young_home)) * self.scale
+
+    def _net_fees(self, v: dict, care_homes_only: bool) -> tuple[np.ndarray, int]:
+        """Weekly cost to the council of each place it funds, net of the client's charge (``weekly_fee`` less
+        ``weekly_charge``, capped at the fee), GBP per agent, in row order: care home places only, or all but
+        reablement (paid by the episode). Also the working-age home care clients it funds."""
+        p, c = self.policy, self.policy.unit_costs_gbp
+        rows = self._rows(v)
+        home = self.care_home_cost_index
+        rates = np.array([[home * c.residential_per_week_18_64, home * c.residential_per_week_65plus],
+                          [home * c.nursing_per_week_18_64, home * c.nursing_per_week_65plus]])
+        out = np.empty(len(rows))
+        k, young_home = kernels.council_net_fees(
+            rows, v["setting"], v["funding"], v["age_m"], v["package_hours"], v["savings"], self._base_hourly_rate(),
+            rates, self.price, p.lower_capital_limit_gbp, p.upper_capital_limit_gbp - p.lower_capital_limit_gbp,
+            p.tariff_income_per_250_gbp, p.care_home_income_contribution_gbp_per_week, care_homes_only, out)
+        return out[:k], int(young_home)
 
     def _day_services_per_week(self, young_home_clients: int) -> float:
         """Weekly cost of the day services that go with ``young_home_clients`` working-age home care
@@ -315,11 +327,7 @@ class Council(mesa.Agent):
 
     def care_home_commitment(self, v: dict) -> float:
         """Weekly cost to the council of the care home places it funds, net of residents' charges, GBP."""
-        rows = self._rows(v, funding=COUNCIL_FUNDED)
-        rows = rows[(v["setting"][rows] == RESIDENTIAL) | (v["setting"][rows] == NURSING)]
-        service = self._service_of(v["setting"][rows])
-        fee = self.weekly_fee(service, v["age_m"][rows], np.zeros(len(rows)))
-        return float((fee - np.minimum(self.weekly_charge(v, rows, service), fee)).sum()) * self.scale
+        return float(self._net_fees(v, care_homes_only=True)[0].sum()) * self.scale
 
     def fix_care_home_share(self, v: dict) -> None:
         """At the end of the first year: the share of the budget its care home places take a week, which the
