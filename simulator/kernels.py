@@ -181,12 +181,16 @@ def add_community_support(hours, need, setting, alive, each):
 @jit
 def mark_unmet(need, setting, alive, informal, package_hours, delivery_ratio, hours_table, reason, flags,
                can, other_carer, partner_hours, other_hours):
-    """Set or clear each person's UNMET flag (``processes.households.unmet_hours`` > 0) and count unpaid
-    carers of people with need 2+ at home by hours band (``households.unpaid_carers``)."""
+    """Set or clear each person's UNMET flag (``processes.households.unmet_hours`` > 0); returns unpaid carers
+    of people with need 2+ at home by hours band (``households.unpaid_carers``) and, from the same pass, the
+    home care hours a week in all packages (``Council.commissioned_hours``, an exact integer)."""
     carers = np.zeros(2)
+    commissioned = 0
     p_band, o_band = int(partner_hours >= 20), int(other_hours >= 20)
     for i in range(need.shape[0]):
         s = setting[i]
+        if alive[i] and s == HOME_CARE:
+            commissioned += package_hours[i]
         gap = 0.0
         if alive[i] and s != RESIDENTIAL and s != NURSING and s != HOSPITAL and need[i] >= 2:
             needed = hours_table[reason[i], need[i]]
@@ -197,7 +201,7 @@ def mark_unmet(need, setting, alive, informal, package_hours, delivery_ratio, ho
             if other_carer[i]:
                 carers[o_band] += 1
         flags[i] = (flags[i] | _U8_UNMET) if gap > 0 else (flags[i] & ~_U8_UNMET)
-    return carers
+    return carers, commissioned
 
 
 @jit
@@ -310,15 +314,6 @@ TALLY = ("waiting", "helped_unpaid_only", "helped_formal", "commissioned_hours",
 
 
 @jit
-def count_in_setting(alive, setting, code):
-    """Living people in care setting ``code``."""
-    n = 0
-    for i in range(alive.shape[0]):
-        n += alive[i] & (setting[i] == code)
-    return n
-
-
-@jit
 def queue(alive, waiting_since, flags):
     """Rows of living people in the council's queue, in row order: those whose current request is not yet
     assessed, and those whose request is (both in one pass)."""
@@ -397,27 +392,21 @@ def early_intervention_scan(alive, setting, need, flags, threshold):
 
 
 @jit
-def care_home_residents(alive, setting, funding):
-    """Residents by kind (residential, nursing) and whether they pay for themselves, shape (2, 2)."""
-    out = np.zeros((2, 2), np.int64)
+def care_census(alive, setting, funding, months_in_state):
+    """One pass after the council's month for the NHS body and the care home market: care home residents by
+    kind (residential, nursing) and whether they pay for themselves, shape (2, 2), and patients in hospital
+    (admitted this month, there longer), shape (2,)."""
+    residents = np.zeros((2, 2), np.int64)
+    patients = np.zeros(2, np.int64)
     for i in range(alive.shape[0]):
         s = setting[i]
-        if alive[i] and (s == RESIDENTIAL or s == NURSING):
-            out[s - RESIDENTIAL, np.intp(funding[i] == SELF_FUNDED)] += 1
-    return out
-
-
-@jit
-def hospital_patients(alive, setting, months_in_state):
-    """Patients in hospital: (admitted this month, there longer)."""
-    new = old = 0
-    for i in range(alive.shape[0]):
-        if alive[i] and setting[i] == HOSPITAL:
-            if months_in_state[i] == 0:
-                new += 1
-            else:
-                old += 1
-    return new, old
+        if not alive[i]:
+            continue
+        if s == RESIDENTIAL or s == NURSING:
+            residents[s - RESIDENTIAL, np.intp(funding[i] == SELF_FUNDED)] += 1
+        elif s == HOSPITAL:
+            patients[np.intp(months_in_state[i] != 0)] += 1
+    return residents, patients
 
 
 @jit

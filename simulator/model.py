@@ -41,8 +41,10 @@ class CouncilMonth:
     n_movers: int = 0  # moved away this month (churn), each replaced by a newcomer
     informal: np.ndarray = None
     unpaid_carers: np.ndarray = None  # carers of people with need 2+ at home, by hours band (agents)
+    commissioned_hours: float = 0.0  # home care hours a week in all packages after households (agents' hours)
     hospital_admissions: int = 0
     delayed_days: np.ndarray = None  # by nhs.DELAY_REASONS, agents' days
+    residents: np.ndarray = None  # care home residents by kind and payer after the council (kernels.care_census)
     flows: MonthFlows = field(default_factory=MonthFlows)
 
 
@@ -181,7 +183,7 @@ class CareModel(mesa.Model):
             informal = self._informal(c, v)
             council.step_month(v, informal, 0, self.start_month, start=self._start_contact(c, v))
             council.spent = council.income_ytd = 0.0
-            self.markets[c].count_occupied(v["setting"], v["alive"])
+            self.markets[c].count_occupied(v)
             v["waiting_since"][v["waiting_since"] >= 0] = 0
             council.workforce = HomeCareWorkforce(self, c, self.local[c].workforce,
                                                   council.commissioned_hours(v))
@@ -392,14 +394,16 @@ class CareModel(mesa.Model):
     def _workforce(self, ctx: CouncilMonth) -> None:
         """Home care workers leave and are hired; posts follow the hours commissioned and wanted."""
         council = self.councils[ctx.c]
-        council.workforce.month(council.commissioned_hours(ctx.v) + self._pending_hours[ctx.c])
+        council.workforce.month(ctx.commissioned_hours + self._pending_hours[ctx.c])
 
     def _nhs(self, ctx: CouncilMonth) -> None:
         """Delayed discharges: bed days of patients fit to leave while their care is arranged (longer when
         home care posts are vacant or care home beds taken), or still waiting for any service."""
-        market = self.markets[ctx.c]
+        market, v = self.markets[ctx.c], ctx.v
         occupancy = market.occupied.sum() / max(market.beds.sum(), 1)
-        ctx.delayed_days = self.nhs_of[ctx.c].delayed_days(ctx.v, ctx.flows.discharges,
+        # one census after the council's month, for the NHS body now and the care home market next
+        ctx.residents, patients = kernels.care_census(v["alive"], v["setting"], v["funding"], v["months_in_state"])
+        ctx.delayed_days = self.nhs_of[ctx.c].delayed_days(patients, ctx.flows.discharges,
                                                            self.councils[ctx.c].workforce.vacancy_rate, occupancy)
         self._pending_hours[ctx.c] = ctx.flows.pending_hours
 
@@ -408,10 +412,11 @@ class CareModel(mesa.Model):
         support; who has unmet need now (it speeds decline and admissions next month)."""
         v, council, ic = ctx.v, self.councils[ctx.c], self.scenario.informal_care
         ctx.informal, can = self._informal_and_partners(ctx.c, v)
-        ctx.unpaid_carers = kernels.mark_unmet(v["need"], v["setting"], v["alive"], ctx.informal, v["package_hours"],
+        ctx.unpaid_carers, commissioned = kernels.mark_unmet(v["need"], v["setting"], v["alive"], ctx.informal, v["package_hours"],
                                                council.delivery_ratio, council.hours_table, v["reason"], v["flags"],
                                                can, v["other_carer"], ic.partner_hours_per_week,
                                                ic.other_carer_hours_per_week)
+        ctx.commissioned_hours = float(commissioned)  # home care hours a week in all packages, for the workforce
 
     def _informal(self, c: int, v: dict) -> np.ndarray:
         """Unpaid hours a week available to each person: household, other carers, community support."""
@@ -447,7 +452,7 @@ class CareModel(mesa.Model):
         market, council = self.markets[ctx.c], self.councils[ctx.c]
         fee = council.weekly_fee(np.array([2, 3]), np.full(2, 65 * 12), np.zeros(2))  # RES, NUR at 65+
         shock = self._shocks.get(ctx.t, np.zeros((len(self.codes), 2)))[ctx.c]
-        market.month(ctx.v, fee, shock, self._rng[(ctx.c, "care_market")])
+        market.month(ctx.v, fee, shock, self._rng[(ctx.c, "care_market")], ctx.residents)
 
     def _record(self, ctx: CouncilMonth) -> None:
         """Stocks at the end of the month and the month's flows, by council."""

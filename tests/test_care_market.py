@@ -60,7 +60,7 @@ def test_required_margin_balances_openings_and_closures(three):
     market = model.markets[0]
     market.margin = market.base_margin = three.care_homes.required_margin
     fee = np.full(2, 600.0)
-    market.weekly_margin = lambda v, council_fee: three.care_homes.required_margin  # hold today's margin there
+    market.weekly_margin = lambda council_fee: three.care_homes.required_margin  # hold today's margin there
     market.month(model.population.view(0), fee, np.zeros(2), np.random.default_rng(0))
     np.testing.assert_allclose(market.opened, market.closed, rtol=1e-12)
     assert float(market.closed.sum()) > 0
@@ -74,7 +74,7 @@ def test_a_market_with_almost_no_fees_closes_its_beds_and_nothing_breaks(three):
     model = simulator.CareModel(three.with_updates({"run.years": 1}))
     market = model.markets[0]
     market.margin = market.base_margin = three.care_homes.required_margin
-    market.weekly_margin = lambda v, council_fee: -1e6  # as a month of almost no fee income gives
+    market.weekly_margin = lambda council_fee: -1e6  # as a month of almost no fee income gives
     v = model.population.view(0)
     for _ in range(3):
         stock = market.stock.copy()

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from simulator import kernels, rates
-from simulator.population import (ASSESSED, COLUMNS, COMMUNITY, EARLY_INTERVENTION, HOSPITAL, KNOWN,
-                                  LEARNING_DISABILITY, NURSING, REABLED, RESIDENTIAL, TELECARE, UNMET)
+from simulator.population import (ASSESSED, COLUMNS, COMMUNITY, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
+                                  LEARNING_DISABILITY, NURSING, REABLED, RESIDENTIAL, SELF_FUNDED, TELECARE, UNMET)
 from simulator.processes import demography, hospital, households, needs
 
 N = 50_000
@@ -152,9 +152,10 @@ def test_unpaid_care_and_unmet_need_equal_households(defaults, seed):
                                     7.5, got)
     np.testing.assert_array_equal(got_can, can)
     np.testing.assert_array_equal(got, informal)
-    got_carers = kernels.mark_unmet(w["need"], w["setting"], w["alive"], got, w["package_hours"], 0.83, hours_table,
+    got_carers, commissioned = kernels.mark_unmet(w["need"], w["setting"], w["alive"], got, w["package_hours"], 0.83, hours_table,
                                     w["reason"], w["flags"], got_can, w["other_carer"], 20.0, 7.5)
     np.testing.assert_array_equal(got_carers, carers)
+    assert commissioned == v["package_hours"][v["alive"] & (v["setting"] == HOME_CARE)].sum(dtype=np.int64) > 0
     np.testing.assert_array_equal(w["flags"], flags)
     assert 0 < np.count_nonzero(gap) < N
 
@@ -222,6 +223,18 @@ def test_queue_splits_the_waiting_by_assessment():
     np.testing.assert_array_equal(new, np.flatnonzero(waiting & ~assessed))
     np.testing.assert_array_equal(done, np.flatnonzero(waiting & assessed))
     assert len(new) > 1000 and len(done) > 1000
+
+
+def test_care_census_counts_residents_and_patients():
+    v = population(17)
+    residents, patients = kernels.care_census(v["alive"], v["setting"], v["funding"], v["months_in_state"])
+    alive, setting, selfpay = v["alive"], v["setting"], v["funding"] == SELF_FUNDED
+    for k, kind in enumerate((RESIDENTIAL, NURSING)):
+        for pays in (0, 1):
+            assert residents[k, pays] == np.count_nonzero(alive & (setting == kind) & (selfpay == bool(pays))) > 100
+    ward = alive & (setting == HOSPITAL)
+    new = v["months_in_state"] == 0
+    assert tuple(patients) == (np.count_nonzero(ward & new), np.count_nonzero(ward & ~new)) and patients.min() > 100
 
 
 def test_couples_sit_side_by_side_and_stay_couples():

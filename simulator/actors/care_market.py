@@ -31,6 +31,7 @@ class CareHomeMarket(mesa.Agent):
         self.premium = premium  # self-funders pay the council fee times (1 + premium)
         self.stock = np.asarray(beds, float)  # registered beds, fractional as openings accrue
         self.occupied = np.zeros(2, np.int64)
+        self.residents = np.zeros((2, 2), np.int64)  # by kind and whether they pay for themselves, as last counted
         self.margin = self.base_margin = None  # smoothed and reference margins, set in the first month
         self.opened = np.zeros(2)
         self.closed = np.zeros(2)
@@ -40,10 +41,13 @@ class CareHomeMarket(mesa.Agent):
     def beds(self) -> np.ndarray:
         return np.floor(self.stock + 1e-9).astype(np.int64)
 
-    def count_occupied(self, setting: np.ndarray, alive: np.ndarray) -> None:
-        """Recount occupied beds from the people living in care homes."""
-        self.occupied[:] = [kernels.count_in_setting(alive, setting, RESIDENTIAL),
-                            kernels.count_in_setting(alive, setting, NURSING)]
+    def count_occupied(self, v: dict, residents: np.ndarray | None = None) -> None:
+        """Recount residents and occupied beds from the people living in care homes (``residents``: the
+        count by kind and payer, if the month's census already has it)."""
+        if residents is None:
+            residents = kernels.care_census(v["alive"], v["setting"], v["funding"], v["months_in_state"])[0]
+        self.residents = residents
+        self.occupied[:] = residents.sum(axis=1)
 
     def free_beds(self) -> np.ndarray:
         return np.maximum(self.beds - self.occupied, 0)
@@ -54,12 +58,11 @@ class CareHomeMarket(mesa.Agent):
         self.occupied[kind] += n
 
     # ------------------------------------------------------------------ money and dynamics
-    def weekly_margin(self, v: dict, council_fee: np.ndarray) -> float:
-        """Providers' margin this month: (fees - cost of registered beds) / fees, all kinds together.
-
-        ``council_fee``: the council's weekly fee per resident by kind (local cost level, this year's prices).
-        """
-        residents = kernels.care_home_residents(v["alive"], v["setting"], v["funding"])  # [kind, pays for self]
+    def weekly_margin(self, council_fee: np.ndarray) -> float:
+        """Providers' margin this month from the residents counted: (fees - cost of registered beds) / fees, all
+        kinds together. ``council_fee``: the council's weekly fee per resident by kind (local cost level, this
+        year's prices)."""
+        residents = self.residents
         revenue = 0.0
         for k in range(len(KINDS)):
             others, selfpay = int(residents[k, 0]), int(residents[k, 1])
@@ -67,12 +70,13 @@ class CareHomeMarket(mesa.Agent):
         cost = float(self.stock @ (council_fee * self.p.provider_cost_ratio))
         return (revenue - cost) / revenue if revenue > 0 else -1.0
 
-    def month(self, v: dict, council_fee: np.ndarray, shock_beds: np.ndarray, rng: np.random.Generator) -> None:
-        """Occupied beds recounted; openings and closures for the month, then any closure shock (residents of
-        closed beds go home)."""
+    def month(self, v: dict, council_fee: np.ndarray, shock_beds: np.ndarray, rng: np.random.Generator,
+              residents: np.ndarray | None = None) -> None:
+        """Occupied beds recounted (``residents``: the month's census, if taken); openings and closures for the
+        month, then any closure shock (residents of closed beds go home)."""
         p = self.p
-        self.count_occupied(v["setting"], v["alive"])
-        now = self.weekly_margin(v, council_fee)
+        self.count_occupied(v, residents)
+        now = self.weekly_margin(council_fee)
         if self.margin is None:  # start at the margin providers require: openings equal closures
             self.margin = self.base_margin = p.required_margin
         self.margin += (now - self.margin) / max(p.response_lag_months, 1.0)
@@ -103,5 +107,5 @@ class CareHomeMarket(mesa.Agent):
                 v["flags"][out] |= ASSESSED  # already assessed for a care home
                 moved += excess
         if moved:
-            self.count_occupied(v["setting"], v["alive"])
+            self.count_occupied(v)
         return moved

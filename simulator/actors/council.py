@@ -259,6 +259,8 @@ class Council(mesa.Agent):
         the month admits joins it), otherwise from a scan of every row."""
         # no one dies while the council steps, so the roster's rows are all of living people
         rows = kernels.roster(v["alive"], v["setting"], v["funding"]) if self._roster is None else self._roster
+        if setting is None and funding is None:
+            return rows
         keep = np.ones(len(rows), bool)
         if setting is not None:
             keep &= v["setting"][rows] == setting

@@ -47,16 +47,18 @@ class NHSBody(mesa.Agent):
                                             v["waiting_since"], unmet_rr, unmet_norm, telecare_rr,
                                             self.admission_table, hospital.AGE_EDGES_MONTHS, self.rise, t)
 
-    def delayed_days(self, v: dict, discharges: np.ndarray, vacancy_rate: float, occupancy: float) -> np.ndarray:
+    def delayed_days(self, patients: np.ndarray, discharges: np.ndarray, vacancy_rate: float,
+                     occupancy: float) -> np.ndarray:
         """Bed days this month of patients fit to leave but waiting, by ``DELAY_REASONS`` (agents' days): while
         their new service is arranged (``discharges`` by route; longer when posts are vacant or beds taken),
-        and in hospital for want of any service (the month after they are fit, for patients still there)."""
+        and in hospital for want of any service (the month after they are fit, for patients still there:
+        ``patients`` in hospital, admitted this month and there longer, from ``kernels.care_census``)."""
         p = self.p
         ref = p.discharge_delay_reference
         arranging = hospital.arrangement_days(
             discharges, [p.discharge_arrangement_days["home_package"], p.discharge_arrangement_days["care_home"]],
             [vacancy_rate, occupancy], [ref["vacancy_rate"], ref["occupancy"]], p.discharge_delay_elasticity,
             p.discharge_arrangement_max_days)
-        new, longer = kernels.hospital_patients(v["alive"], v["setting"], v["months_in_state"])
+        new, longer = int(patients[0]), int(patients[1])
         held = longer * DAYS_PER_MONTH + new * max(DAYS_PER_MONTH - p.length_of_stay_days, 0.0)
         return np.array([*arranging, held])
