@@ -412,10 +412,10 @@ class CareModel(mesa.Model):
         support; who has unmet need now (it speeds decline and admissions next month)."""
         v, council, ic = ctx.v, self.councils[ctx.c], self.scenario.informal_care
         ctx.informal, can = self._informal_and_partners(ctx.c, v)
-        ctx.unpaid_carers, commissioned = kernels.mark_unmet(v["need"], v["setting"], v["alive"], ctx.informal, v["package_hours"],
-                                               council.delivery_ratio, council.hours_table, v["reason"], v["flags"],
-                                               can, v["other_carer"], ic.partner_hours_per_week,
-                                               ic.other_carer_hours_per_week)
+        ctx.unpaid_carers, commissioned = kernels.mark_unmet(
+            v["need"], v["setting"], v["alive"], ctx.informal, v["package_hours"], council.delivery_ratio,
+            council.hours_table, v["reason"], v["flags"], can, v["other_carer"], ic.partner_hours_per_week,
+            ic.other_carer_hours_per_week)
         ctx.commissioned_hours = float(commissioned)  # home care hours a week in all packages, for the workforce
 
     def _informal(self, c: int, v: dict) -> np.ndarray:

@@ -152,8 +152,9 @@ def test_unpaid_care_and_unmet_need_equal_households(defaults, seed):
                                     7.5, got)
     np.testing.assert_array_equal(got_can, can)
     np.testing.assert_array_equal(got, informal)
-    got_carers, commissioned = kernels.mark_unmet(w["need"], w["setting"], w["alive"], got, w["package_hours"], 0.83, hours_table,
-                                    w["reason"], w["flags"], got_can, w["other_carer"], 20.0, 7.5)
+    got_carers, commissioned = kernels.mark_unmet(w["need"], w["setting"], w["alive"], got, w["package_hours"], 0.83,
+                                                  hours_table, w["reason"], w["flags"], got_can, w["other_carer"],
+                                                  20.0, 7.5)
     np.testing.assert_array_equal(got_carers, carers)
     assert commissioned == v["package_hours"][v["alive"] & (v["setting"] == HOME_CARE)].sum(dtype=np.int64) > 0
     np.testing.assert_array_equal(w["flags"], flags)
