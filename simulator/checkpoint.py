@@ -11,6 +11,7 @@ A checkpoint is a pickle: resume only folders you (or your own runs) wrote.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import pickle
@@ -81,6 +82,8 @@ def run(scenario: Scenario, path: Path, replicate: int = 0, every: int | None = 
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{path.parent}: cannot create a folder for the checkpoint ({exc.strerror or exc})") from None
+    for stale in path.parent.glob(f"{glob.escape(path.name)}.*.partial"):  # a save cut off by a kill: never whole
+        stale.unlink(missing_ok=True)
     if resume and path.exists():
         model = load(path, scenario, replicate)
         if log:

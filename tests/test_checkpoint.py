@@ -72,6 +72,19 @@ def test_a_sigkill_at_any_moment_leaves_a_whole_result_or_none(tmp_path, uninter
     assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline"]  # checkpoint and partial files gone
 
 
+def test_a_checkpoint_save_cut_off_by_a_kill_leaves_no_file_behind(tmp_path):
+    """A kill during ``checkpoint.save`` leaves its temporary ``.partial`` file (the rename never came): the next
+    run of the same checkpoint removes it before it steps, and leaves other files alone."""
+    sc = simulator.default_scenario().with_updates({"run.scale": 4000, "run.years": 1})
+    path = tmp_path / ".baseline.checkpoint"
+    stale = tmp_path / ".baseline.checkpoint.x1y2z3.partial"
+    other = tmp_path / ".other.checkpoint.x1y2z3.partial"
+    stale.write_bytes(b"half a pickle")
+    other.write_bytes(b"another run's")
+    checkpoint.run(sc, path, every=0)
+    assert not stale.exists() and other.exists()
+
+
 def test_ctrl_c_says_where_the_checkpoint_is(tmp_path, monkeypatch, capsys):
     out = tmp_path / "baseline"
     real_step = simulator.CareModel.step
