@@ -8,9 +8,10 @@ import pytest
 
 import simulator
 from simulator import kernels
-from simulator.actors.council import MonthFlows, StartContact, known_at_start
+from simulator.actors.council import HOME, NUR, REAB, RES, MonthFlows, StartContact, known_at_start
 from simulator.population import (ASSESSED, COLUMNS, COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, KNOWN,
-                                  LEARNING_DISABILITY, MENTAL_HEALTH, PHYSICAL, REABLED, REABLEMENT, draw_reasons)
+                                  LEARNING_DISABILITY, MENTAL_HEALTH, NURSING, PHYSICAL, REABLED, REABLEMENT,
+                                  RESIDENTIAL, SELF_FUNDED, draw_reasons)
 
 
 @pytest.fixture(scope="module")
@@ -157,9 +158,6 @@ def test_the_compiled_commitment_equals_the_fee_and_charge_rules(council):
     """``weekly_commitment`` and ``care_home_commitment`` (one compiled pass over the funded) equal
     ``weekly_fee`` less the capped ``weekly_charge``, summed by NumPy, bit for bit, over every setting, funder,
     age and capital around the limits."""
-    from simulator.population import NURSING, RESIDENTIAL, SELF_FUNDED
-    from simulator.actors.council import HOME, NUR, REAB, RES
-
     rng = np.random.default_rng(3)
     n = 5_000
     v = people(n)
