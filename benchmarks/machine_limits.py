@@ -64,8 +64,9 @@ def bandwidth(mb: float = 400, repeats: int = 5) -> dict[str, float]:
 def rng_rates(n: int = 10_000_000, repeats: int = 5) -> dict[str, dict[str, float]]:
     """Uniform draws per second of each bit generator: {generator: {case: draws/s}}, ``n`` draws a call.
 
-    Cases: float64 and float32 into a preallocated buffer (``out=``), and both allocating a new array
-    each call (as the model's ``rng.random(len(x))`` does).
+    Cases: float64 and float32 into a preallocated buffer (``out=``), both allocating a new array each call
+    (as ``rng.random(len(x))`` does), and 32-bit uniforms as the model's monthly person-level draws take them,
+    two from each raw 64-bit draw (``streams.draw_bits``, allocating).
     """
     buf64, buf32 = np.empty(n), np.empty(n, dtype=np.float32)
     rates = {}
@@ -74,7 +75,8 @@ def rng_rates(n: int = 10_000_000, repeats: int = 5) -> dict[str, dict[str, floa
         cases = {"float64 out=": lambda: rng.random(n, out=buf64),
                  "float32 out=": lambda: rng.random(n, dtype=np.float32, out=buf32),
                  "float64 allocating": lambda: rng.random(n),
-                 "float32 allocating": lambda: rng.random(n, dtype=np.float32)}
+                 "float32 allocating": lambda: rng.random(n, dtype=np.float32),
+                 "32-bit halves of raw draws": lambda bits=rng.bit_generator: bits.random_raw(n // 2).view(np.uint32)}
         rates[name] = {case: n / best(fn, repeats) for case, fn in cases.items()}
     return rates
 

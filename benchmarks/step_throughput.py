@@ -27,13 +27,13 @@ ROOT = HERE.parent
 ENGLAND_ADULTS = 44.27e6  # mid-2019 adults 18+ in the shipped table (scale 1 gives this many agents)
 
 #: per row and month: (bytes the process's passes must read or write, uniforms drawn). Columns by their dtype
-#: sizes (population.COLUMNS); a uniform is float32, 4 bytes written by the generator and 4 read by the kernel
-#: (the floor takes machine_limits' float64 draw rate, so it is on the generous side).
+#: sizes (population.COLUMNS); a draw is 32 bits, 4 bytes written by the generator and 4 read by the kernel, at
+#: machine_limits' rate for 32-bit halves of raw 64-bit draws (streams.draw_bits, as the model takes them).
 FLOOR = {
-    # age, deaths (the uniform rescaled for survivors: written back); churn's pass reads it again
+    # age, deaths (the draw rescaled for survivors: written back); churn's pass reads it again
     "demography": (2 * 2 + 2 * 2 + 2 + 1 + 1 + 1 + 8 + 4 + (1 + 1 + 4 + 2 + 4), 1),
-    "needs": (1 + 1 + 2 + 1 + 1 + 1 + 1 + 8, 1),  # need (read, write), sex, age, alive, reason, flags, u
-    "hospital": (1 + 1 + 2 + 1 + 1 + 1 + 8, 1),  # need, sex, age, alive, flags, setting, one uniform
+    "needs": (1 + 1 + 2 + 1 + 1 + 1 + 1 + 8, 1),  # need (read, write), sex, age, alive, reason, flags, draw
+    "hospital": (1 + 1 + 2 + 1 + 1 + 1 + 8, 1),  # need, sex, age, alive, flags, setting, one draw
     "households": (4 + 1 + 1 + 1 + 1 + 4 + 1 + (1 + 1 + 1 + 4 + 1 + 1 + 1 + 1 + 1), 0),  # unpaid care; unmet need
     "record": (1 + 2 + 1 + 1 + 1 + 1 + 1 + 1 + 2 + 4 + 1 + 1 + 8 + 4, 0),  # one tally pass, gap written
 }
@@ -71,12 +71,12 @@ def measure(people: float, months: int) -> dict:
 
 
 def limits() -> tuple[float, float]:
-    """This core's memory bandwidth (bytes/s, the triad) and PCG64's float64 rate (uniforms/s)."""
+    """This core's memory bandwidth (bytes/s, the triad) and PCG64's rate of 32-bit draws (uniforms/s)."""
     sys.path.insert(0, str(HERE))
     import machine_limits
 
     bandwidth = machine_limits.bandwidth(400, 3)["triad"] * 1e9
-    draws = machine_limits.rng_rates(10_000_000, 3)["PCG64"]["float64 allocating"]
+    draws = machine_limits.rng_rates(10_000_000, 3)["PCG64"]["32-bit halves of raw draws"]
     return bandwidth, draws
 
 

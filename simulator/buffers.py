@@ -21,11 +21,6 @@ class Buffers:
             a = self._arrays[name] = np.empty(n + n // 4, dtype)
         return a[:n]
 
-    def uniforms(self, rng: np.random.Generator, n: int, name: str = "uniforms", dtype=np.float64) -> np.ndarray:
-        """``rng.random(n, dtype)`` (the same numbers) written into a reused buffer. float32 uniforms (steps of
-        2**-24, two from each 64-bit draw) cost about half of float64's in draws and bytes moved."""
-        return rng.random(n, dtype=dtype, out=self.get(name, n, dtype))
-
     def __getstate__(self) -> dict:
         return {}
 

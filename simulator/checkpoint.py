@@ -22,8 +22,9 @@ from . import __version__
 from .report import OutputError
 from .scenario import Scenario
 
-FORMAT = 4  # the model's saved layout: raised when its attributes change (2: profile, buffers, council rosters;
-# 3: one uniform a person for deaths and churn, and for admissions and rises; 4: the ticket column)
+FORMAT = 5  # the model's saved layout: raised when its attributes or draws change (2: profile, buffers, council
+# rosters; 3: one uniform a person for deaths and churn, and for admissions and rises; 4: the ticket column;
+# 5: the person-level draws are 32-bit halves of raw 64-bit draws, so an older checkpoint would continue differently)
 EVERY_MONTHS = 12  # default interval; a year of England at 1:1 takes minutes, writing its state seconds
 #: set to a month number, a checkpointed run kills its own process after that month (tests of resuming)
 FAULT_AT_ENV = "CARESIM_FAULT_AT_MONTH"

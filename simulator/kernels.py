@@ -3,7 +3,8 @@
 Each kernel fuses what the NumPy functions in ``processes`` do in several whole-column passes with
 temporaries into one pass over the rows, with the same arithmetic in the same order, so results are
 bit-identical to those functions (``tests/test_kernels.py`` holds them to it). Random numbers are never
-drawn here: callers pass uniforms drawn from the process's own ``numpy.random.Generator``.
+drawn here: callers pass 32-bit draws from the process's own ``numpy.random.Generator`` (``streams.draw_bits``),
+each read as the uniform ``b x 2**-32``.
 Compiled code is cached on disk (``cache=True``) after a run's first use.
 """
 
@@ -17,6 +18,8 @@ from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION
                          SELF_FUNDED, TELECARE, UNMET)
 
 MAX_AGE_MONTHS = 110 * 12 + 11
+UNIT = 2.0 ** -32  # a 32-bit draw b is the uniform b x UNIT on [0, 1) (streams.UNIT)
+TWO_32 = 2.0 ** 32
 _U8_KNOWN, _U8_ASSESSED, _U8_UNMET = int(KNOWN), int(ASSESSED), int(UNMET)
 _U8_TELECARE, _U8_EI, _U8_LTS = int(TELECARE), int(EARLY_INTERVENTION), int(LTS_THIS_YEAR)
 _U8_REABLED = int(REABLED)
@@ -39,12 +42,13 @@ def band_table(edges):
 
 
 @jit
-def age_and_die(age_m, months_in_state, alive, u, death_p, sex, need, died):
+def age_and_die(age_m, months_in_state, alive, bits, death_p, sex, need, died):
     """Ageing (one month, capped), a month more in the setting (saturating), then deaths with probability
-    ``death_p[sex, age, need]``: ``died`` is set and ``alive`` cleared for them. Returns the number of deaths.
+    ``death_p[sex, age, need]`` (dying if the uniform ``u = bits x 2**-32`` is below it): ``died`` is set and
+    ``alive`` cleared for them. Returns the number of deaths.
 
-    A survivor's uniform is left rescaled to ``(u - p) / (1 - p)``: given survival it is a fresh uniform,
-    independent of the death draw, which the month's churn (``movers``) uses in place of a second draw."""
+    A survivor's draw is left rescaled to the 32 bits of ``(u - p) / (1 - p)``: given survival it is a fresh
+    uniform, independent of the death draw, which the month's churn (``movers``) uses in place of a second draw."""
     n_ages = death_p.shape[1]
     deaths = 0
     for i in range(age_m.shape[0]):
@@ -56,34 +60,36 @@ def age_and_die(age_m, months_in_state, alive, u, death_p, sex, need, died):
         if months_in_state[i] < 65535:
             months_in_state[i] += 1
         p = death_p[sex[i], min(age_m[i] // 12, n_ages - 1), need[i]]
-        if u[i] < p:
+        u = bits[i] * UNIT
+        if u < p:
             died[i] = True
             alive[i] = False
             deaths += 1
-        else:
-            u[i] = (u[i] - p) / (1.0 - p)
+        else:  # (u - p) / (1 - p) <= u < 1, so its 32 bits fit
+            bits[i] = np.uint32((u - p) / (1.0 - p) * TWO_32)
     return deaths
 
 
 @jit
-def movers(u, rate, alive, age_m, partner, setting):
-    """Rows of working-age people at home without a partner who move away (``u < rate``), in row order, among
-    the first ``len(u)`` rows (those with a uniform: the month's arrivals do not move in their first month)."""
+def movers(bits, rate, alive, age_m, partner, setting):
+    """Rows of working-age people at home without a partner who move away (uniform ``bits x 2**-32 < rate``), in
+    row order, among the first ``len(bits)`` rows (those with a draw: the month's arrivals do not move in their
+    first month)."""
     n = 0
-    out = np.empty(u.shape[0], np.int64)
-    for i in range(u.shape[0]):
+    out = np.empty(bits.shape[0], np.int64)
+    for i in range(bits.shape[0]):
         if (alive[i] and (setting[i] == COMMUNITY or setting[i] == HOME_CARE) and partner[i] < 0
-                and age_m[i] < 65 * 12 and u[i] < rate):
+                and age_m[i] < 65 * 12 and bits[i] * UNIT < rate):
             out[n] = i
             n += 1
     return out[:n]
 
 
 @jit
-def need_transitions(u, need, sex, age_m, alive, reason, flags, up, down, decline_rr, unmet_norm, ei_rr):
+def need_transitions(bits, need, sex, age_m, alive, reason, flags, up, down, decline_rr, unmet_norm, ei_rr):
     """Need levels move one step up or down (``processes.needs.transition``), the rise scaled by the unmet-need
     multiplier (``decline_rr`` over its base-year mean ``1 + (rr - 1) x unmet_norm``, need 2+) and by ``ei_rr``
-    under early intervention; a learning disability does not recover. ``u``: one uniform a person.
+    under early intervention; a learning disability does not recover. ``bits``: one 32-bit draw a person.
 
     Every chance is a load from a small table padded so that no row branches: rises by (sex, age, level) with
     0 at level 4, falls by (learning disability, level) with 0 at level 0, multipliers by (level, unmet, early
@@ -107,19 +113,19 @@ def need_transitions(u, need, sex, age_m, alive, reason, flags, up, down, declin
         p_down = down5[np.intp(reason[i] == LEARNING_DISABILITY), level]
         m = mult[level, np.intp((fl & _U8_UNMET) != 0), np.intp((fl & _U8_EI) != 0)]
         p_up = min(up5[sex[i], min(np.intp(age_m[i]) // 12, n_ages - 1), level] * m, 1.0 - p_down)
-        x = u[i]
+        x = bits[i] * UNIT
         step = np.intp(x < p_up) - np.intp((x >= p_up) & (x < p_up + p_down))
         need[i] = level + step * alive[i]
 
 
 @jit
-def emergency_admissions(u, need, sex, age_m, alive, flags, setting, funding, package_hours, months_in_state,
+def emergency_admissions(bits, need, sex, age_m, alive, flags, setting, funding, package_hours, months_in_state,
                          waiting_since, admission_rr, unmet_norm, telecare_rr, admission_table, age_edges, rise, t):
     """Emergency admissions of people at home (``NHSBody.admit``): probability ``admission_table[age band,
     need]`` times the unmet-need multiplier and, with telecare and some need, ``telecare_rr``; need may rise
-    in the stay (``rise[sex, age, need]``); package suspended, queued first. ``u``: one uniform a person,
-    admitted if ``u / risk < P``; given admission, ``u / min(P x risk, 1)`` is a fresh uniform, which decides
-    the rise. Returns the number admitted."""
+    in the stay (``rise[sex, age, need]``); package suspended, queued first. ``bits``: one 32-bit draw a
+    person, the uniform ``u = bits x 2**-32``, admitted if ``u / risk < P``; given admission,
+    ``u / min(P x risk, 1)`` is a fresh uniform, which decides the rise. Returns the number admitted."""
     norm = 1.0 + (admission_rr - 1.0) * unmet_norm
     unmet_mult, met_mult = admission_rr / norm, 1.0 / norm
     n = need.shape[0]
@@ -135,9 +141,10 @@ def emergency_admissions(u, need, sex, age_m, alive, flags, setting, funding, pa
         risk = risk * (telecare_rr if ((fl & _U8_TELECARE) != 0 and level >= 1) else 1.0)
         band = bands[age_m[i]]
         a = admission_table[band, level]
-        if not u[i] / risk < a:
+        u = bits[i] * UNIT
+        if not u / risk < a:
             continue
-        if u[i] / min(a * risk, 1.0) < rise[sex[i], min(age_m[i] // 12, rise.shape[1] - 1), level]:
+        if u / min(a * risk, 1.0) < rise[sex[i], min(age_m[i] // 12, rise.shape[1] - 1), level]:
             need[i] = min(level + 1, 4)
         setting[i] = HOSPITAL
         funding[i] = 0
@@ -242,10 +249,16 @@ def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_sinc
     lts = np.zeros(6, np.int64)
     counts = np.zeros(11, np.int64)
     bands = band_table(band_edges)
+    rare = _U8_LTS | _U8_EI | _U8_TELECARE
     k = 0
     for i in range(alive.shape[0]):
         band = np.intp(bands[age_m[i]])
         s, lv, fl = setting[i], need[i], flags[i]
+        # most people: alive at home in the community with need 0-1, not queued, no flag counted here; they
+        # add to the people count only (one branch for them, not twenty)
+        if alive[i] & (s == COMMUNITY) & (lv < 2) & ((fl & rare) == 0) & (waiting_since[i] < 0):
+            people[(band * 2 + sex[i]) * 5 + lv] += 1
+            continue
         in_home = s == RESIDENTIAL or s == NURSING
         if died[i]:
             deaths[band] += 1

@@ -35,7 +35,7 @@ class CouncilMonth:
     month: int
     v: dict
     died: np.ndarray = None
-    u_survivors: np.ndarray = None  # the demography uniforms, rescaled for survivors (churn draws from them)
+    u_survivors: np.ndarray = None  # the demography draws (uint32), rescaled for survivors (churn reads them)
     n_entrants: int = 0
     n_migrants: int = 0
     n_movers: int = 0  # moved away this month (churn), each replaced by a newcomer
@@ -58,7 +58,7 @@ class CareModel(mesa.Model):
         seed = scenario.run.seed
         super().__init__(rng=streams.stream(seed, replicate, "ENGLAND", "model"))
         self.profile = StepProfile()  # seconds by process (``caresim run --profile``); never part of the results
-        self.buffers = Buffers()  # work arrays reused every month (uniforms, masks, unpaid hours)
+        self.buffers = Buffers()  # work arrays reused every month (masks, unpaid hours)
         self._death_p: tuple[int | None, np.ndarray | None] = (None, None)  # this month's death table, once
         self.scenario = scenario
         self.replicate = replicate
@@ -317,7 +317,7 @@ class CareModel(mesa.Model):
         p = self._death_probability(ctx.t)
         n = len(v["alive"])
         ctx.died = self.buffers.get("died", n, np.bool_)
-        ctx.u_survivors = self.buffers.uniforms(rng, n, "demography", np.float32)  # one a person: death, then moving
+        ctx.u_survivors = streams.draw_bits(rng, n)  # one a person: death, then (rescaled) moving
         kernels.age_and_die(v["age_m"], v["months_in_state"], v["alive"], ctx.u_survivors, p, v["sex"], v["need"],
                             ctx.died)
         demography.widow(v["partner"], ctx.died, self.population.blocks[c].start)
@@ -378,8 +378,8 @@ class CareModel(mesa.Model):
         """Need levels move one step up or down by age and sex (fitted to HSE prevalence); faster with unmet
         need, slower under early intervention; a learning disability does not recover."""
         v = ctx.v
-        u = self.buffers.uniforms(self._rng[(ctx.c, "needs")], len(v["need"]), dtype=np.float32)
-        kernels.need_transitions(u, v["need"], v["sex"], v["age_m"], v["alive"], v["reason"], v["flags"],
+        bits = streams.draw_bits(self._rng[(ctx.c, "needs")], len(v["need"]))
+        kernels.need_transitions(bits, v["need"], v["sex"], v["age_m"], v["alive"], v["reason"], v["flags"],
                                  self.tables.up, self.tables.down, self.scenario.needs.unmet_need_decline_rr,
                                  self._unmet_norm[ctx.c], self.local[ctx.c].prevention.early_intervention_decline_rr)
 
@@ -387,7 +387,7 @@ class CareModel(mesa.Model):
         """Emergency admissions from home by age and need (NHS body), more with unmet need, fewer with
         telecare if it works; need may rise during the stay."""
         v, c = ctx.v, ctx.c
-        ctx.hospital_admissions = self.nhs_of[c].admit(v, self._rng[(c, "hospital")], ctx.t, self.buffers,
+        ctx.hospital_admissions = self.nhs_of[c].admit(v, self._rng[(c, "hospital")], ctx.t,
                                                        self.scenario.nhs.unmet_need_admission_rr, self._unmet_norm[c],
                                                        self.local[c].prevention.telecare_admission_rr)
 

@@ -25,3 +25,15 @@ def stream(seed: int, replicate: int, council: str, process: str) -> np.random.G
     """The generator for one purpose of one council in one replicate."""
     ss = np.random.SeedSequence(seed, spawn_key=(replicate, council_key(council), PROCESSES[process]))
     return np.random.Generator(np.random.PCG64(ss))
+
+
+#: a 32-bit draw ``b`` is the uniform ``b * UNIT`` on [0, 1), in steps of 2**-32 (about 2.3e-10)
+UNIT = 2.0 ** -32
+
+
+def draw_bits(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` independent 32-bit uniform integers (uint32), the two halves of ``ceil(n / 2)`` raw 64-bit draws of
+    ``rng``'s bit generator: half the cost of as many float32 uniforms (one call per 64 bits, not per number),
+    and finer. The kernels read each as the uniform ``b * UNIT``. (The halves' order is the machine's byte
+    order: little-endian on x86 and ARM, so results are the same on both.)"""
+    return rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]

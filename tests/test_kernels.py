@@ -8,10 +8,17 @@ import pytest
 
 from simulator import kernels, rates
 from simulator.population import (ASSESSED, COLUMNS, COMMUNITY, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
-                                  LEARNING_DISABILITY, NURSING, REABLED, RESIDENTIAL, SELF_FUNDED, TELECARE, UNMET)
+                                  LEARNING_DISABILITY, LTS_THIS_YEAR, NURSING, REABLED, RESIDENTIAL, SELF_FUNDED,
+                                  TELECARE, UNMET)
 from simulator.processes import demography, hospital, households, needs
+from simulator.streams import UNIT
 
 N = 50_000
+
+
+def bits_of(u: np.ndarray) -> np.ndarray:
+    """The 32-bit draws whose uniforms (``bits x 2**-32``) are ``u`` rounded down to steps of 2**-32."""
+    return (u * 2.0 ** 32).astype(np.uint32)
 
 
 @pytest.fixture(scope="module")
@@ -44,24 +51,24 @@ def population(seed: int) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_age_and_die_equals_the_numpy_processes(tables, seed):
     v, w = population(seed), population(seed)
-    u = np.random.default_rng(seed + 10).random(N) ** 8  # small uniforms, so that many die
+    bits = bits_of(np.random.default_rng(seed + 10).random(N) ** 8)  # small uniforms, so that many die
+    u = bits * UNIT
     death = tables.death_probability(0.97)
     demography.age_one_month(v["age_m"], v["alive"])
     demography.count_month_in_state(v["months_in_state"], v["alive"])
     died = demography.draw_deaths(u, death, v["sex"], v["age_m"], v["need"], v["alive"])
     v["alive"][died] = False
-    got, left = np.empty(N, bool), u.copy()
+    got, left = np.empty(N, bool), bits.copy()
     assert kernels.age_and_die(w["age_m"], w["months_in_state"], w["alive"], left, death, w["sex"], w["need"], got) \
         == died.sum() > 100
     np.testing.assert_array_equal(got, died)
     for name in ("age_m", "months_in_state", "alive"):
         np.testing.assert_array_equal(w[name], v[name])
-    # survivors keep a fresh uniform for the churn: (u - p) / (1 - p), in [0, 1); other rows are untouched
+    # survivors keep a fresh draw for the churn: the 32 bits of (u - p) / (1 - p); other rows are untouched
     survived = w["alive"]
     p = death[w["sex"], np.minimum(w["age_m"] // 12, rates.N_AGES - 1), w["need"]][survived]
-    np.testing.assert_array_equal(left[survived], (u[survived] - p) / (1.0 - p))
-    np.testing.assert_array_equal(left[~survived], u[~survived])
-    assert 0.0 <= left[survived].min() and left[survived].max() < 1.0
+    np.testing.assert_array_equal(left[survived], ((u[survived] - p) / (1.0 - p) * 2.0 ** 32).astype(np.uint32))
+    np.testing.assert_array_equal(left[~survived], bits[~survived])
 
 
 def test_a_survivors_rescaled_uniform_is_uniform_whatever_the_death_chance():
@@ -74,11 +81,11 @@ def test_a_survivors_rescaled_uniform_is_uniform_whatever_the_death_chance():
     chance = np.array([0.0, 0.1, 0.2, 0.3, 0.5])
     death = np.ascontiguousarray(np.broadcast_to(chance, (2, rates.N_AGES, 5)))
     need = np.repeat(np.arange(5, dtype=np.uint8), n // 5)
-    u, alive, died = rng.random(n), np.ones(n, bool), np.empty(n, bool)
-    kernels.age_and_die(np.full(n, 18 * 12, np.uint16), np.zeros(n, np.uint16), alive, u, death,
+    bits, alive, died = rng.integers(0, 2 ** 32, n, dtype=np.uint32), np.ones(n, bool), np.empty(n, bool)
+    kernels.age_and_die(np.full(n, 18 * 12, np.uint16), np.zeros(n, np.uint16), alive, bits, death,
                         np.zeros(n, np.uint8), need, died)
     for level in range(5):
-        survivors = u[alive & (need == level)]
+        survivors = bits[alive & (need == level)] * UNIT
         assert len(survivors) > 95_000
         for q in (0.1, 0.5):
             assert abs(np.mean(survivors < q) - q) < 0.006, (level, q)
@@ -86,9 +93,9 @@ def test_a_survivors_rescaled_uniform_is_uniform_whatever_the_death_chance():
 
 def test_movers_equal_draw_movers():
     v = population(3)
-    u = np.random.default_rng(4).random(N)
-    want = demography.draw_movers(u, 0.2, v["alive"], v["age_m"], v["partner"], v["setting"])
-    got = kernels.movers(u, 0.2, v["alive"], v["age_m"], v["partner"], v["setting"])
+    bits = np.random.default_rng(4).integers(0, 2 ** 32, N, dtype=np.uint32)
+    want = demography.draw_movers(bits * UNIT, 0.2, v["alive"], v["age_m"], v["partner"], v["setting"])
+    got = kernels.movers(bits, 0.2, v["alive"], v["age_m"], v["partner"], v["setting"])
     assert len(want) > 100
     np.testing.assert_array_equal(got, want)
 
@@ -96,12 +103,13 @@ def test_movers_equal_draw_movers():
 @pytest.mark.parametrize("seed,rr,norm,ei", [(5, 2.5, 0.3, 0.6), (6, 1.0, 0.0, 1.0)])
 def test_need_transitions_equal_transition_with_the_multipliers(tables, seed, rr, norm, ei):
     v, w = population(seed), population(seed)
-    u = np.random.default_rng(seed).random(N) ** 3  # many moves
+    bits = bits_of(np.random.default_rng(seed).random(N) ** 3)  # many moves
+    u = bits * UNIT
     mult = needs.unmet_multiplier(v["flags"], v["need"], rr, norm) \
         * np.where((v["flags"] & EARLY_INTERVENTION) != 0, ei, 1.0)
     want = needs.transition(u, v["need"], v["sex"], v["age_m"], v["alive"], tables.up, tables.down, mult,
                             lifelong=v["reason"] == LEARNING_DISABILITY)
-    kernels.need_transitions(u, w["need"], w["sex"], w["age_m"], w["alive"], w["reason"], w["flags"], tables.up,
+    kernels.need_transitions(bits, w["need"], w["sex"], w["age_m"], w["alive"], w["reason"], w["flags"], tables.up,
                              tables.down, rr, norm, ei)
     assert np.count_nonzero(want != v["need"]) > 1000
     np.testing.assert_array_equal(w["need"], want)
@@ -114,7 +122,8 @@ def test_emergency_admissions_equal_the_numpy_rules(tables, defaults):
 
     body = NHSBody(mesa.Model(), "test", [0], defaults.nhs, 1.0, tables.rise_on_admission)
     v, w = population(7), population(7)
-    u = np.random.default_rng(8).random(N) ** 2
+    bits = bits_of(np.random.default_rng(8).random(N) ** 2)
+    u = bits * UNIT
     risk = needs.unmet_multiplier(v["flags"], v["need"], 3.0, 0.4) \
         * np.where(((v["flags"] & TELECARE) != 0) & (v["need"] >= 1), 0.7, 1.0)
     admitted = np.flatnonzero(hospital.draw_admissions(u / risk, body.admission_table, v["age_m"], v["need"],
@@ -128,7 +137,7 @@ def test_emergency_admissions_equal_the_numpy_rules(tables, defaults):
     v["months_in_state"][admitted], v["waiting_since"][admitted] = 0, 9
     v["flags"][admitted] = (v["flags"][admitted] | KNOWN) & ~ASSESSED
     n = kernels.emergency_admissions(
-        u, w["need"], w["sex"], w["age_m"], w["alive"], w["flags"], w["setting"], w["funding"], w["package_hours"],
+        bits, w["need"], w["sex"], w["age_m"], w["alive"], w["flags"], w["setting"], w["funding"], w["package_hours"],
         w["months_in_state"], w["waiting_since"], 3.0, 0.4, 0.7, body.admission_table, hospital.AGE_EDGES_MONTHS,
         body.rise, 9)
     assert n == len(admitted) > 500
@@ -167,8 +176,14 @@ def test_unpaid_care_and_unmet_need_equal_households(defaults, seed):
     np.testing.assert_array_equal(got, want)
 
 
-def test_tally_counts_what_the_masks_count(defaults):
+@pytest.mark.parametrize("plain", [0.0, 0.9], ids=["random", "mostly_plain"])
+def test_tally_counts_what_the_masks_count(defaults, plain):
+    """``plain``: the share of rows made as most people are (alive in the community, need 0-1, not queued, no
+    long-term, early-intervention or telecare flag), the tally's short path."""
     v = population(11)
+    rows = np.random.default_rng(16).random(N) < plain
+    v["alive"][rows], v["setting"][rows], v["need"][rows], v["waiting_since"][rows] = True, COMMUNITY, 1, -1
+    v["flags"][rows] &= ~np.uint8(LTS_THIS_YEAR | EARLY_INTERVENTION | TELECARE)
     hours_table = np.outer([1.0, 1.3, 0.8], defaults.council.home_care_hours_by_need).astype(np.float32)
     informal = np.random.default_rng(12).choice(np.float32([0, 7.5, 20, 27.5]), N)
     died = ~v["alive"] & (np.random.default_rng(13).random(N) < 0.5)

@@ -8,6 +8,7 @@ hypothesis that they follow the probabilities the process's docstring and the pa
 * deaths (``demography.draw_deaths``): an exact binomial test in each (sex, age, need) cell;
 * reablement outcomes (``Council._end_reablement``): episodes continuing / succeeding / going on to long-term
   support / ending otherwise, a multinomial chi-square against ``reablement_mean_months`` and the two shares;
+* the monthly 32-bit draws (``streams.draw_bits``): uniform, and the two halves of a 64-bit draw independent;
 * emergency admissions (``hospital.draw_admissions``, ``NHSBody.admit`` with its risk multiplier and the rise
   in need during a stay), new adults (``demography.entrants_this_month``), net migrants
   (``demography.migrant_ages``), churn movers (``demography.draw_movers``) and a change of telecare coverage
@@ -20,7 +21,7 @@ False alarms. ``ALPHA`` is the false-alarm rate of every test as a whole, whatev
 are either pooled into one chi-square (statistics summed, degrees of freedom summed) or tested one by one
 with the Bonferroni correction (the family p-value is the smallest p-value times the number of cells). So a
 correct implementation fails any one test with probability at most ``ALPHA`` for an arbitrary seed, and one
-or more of the file's 21 tests with probability at most 21 x ``ALPHA`` = 2.1% (union bound). With the fixed
+or more of the file's 22 tests with probability at most 22 x ``ALPHA`` = 2.2% (union bound). With the fixed
 seeds the tests are deterministic: that is how likely these seeds were to have been unlucky.
 
 Chi-square needs expected counts of at least ``MIN_EXPECTED`` (5) in every category: sparser categories are
@@ -42,7 +43,7 @@ import pytest
 from scipy import stats
 
 import simulator
-from simulator import rates
+from simulator import rates, streams
 from simulator.actors.council import MonthFlows
 from simulator.actors.nhs import NHSBody
 from simulator.population import (COLUMNS, COMMUNITY, HOME_CARE, HOSPITAL, KNOWN, NURSING,
@@ -192,6 +193,41 @@ def test_transition_outcomes_fit_the_table(tables, case):
         assert pooled_chisquare(observed, expected(m=None)) < ALPHA
     if flags is not None:
         assert pooled_chisquare(observed, expected(ll=None)) < ALPHA
+
+
+# ----------------------------------------------------------------------------------------------
+# streams.draw_bits
+
+
+def test_the_32_bit_draws_are_the_raw_draws_halves_and_uniform_in_pairs():
+    """The person-level draws: ``draw_bits`` gives the two halves of the bit generator's raw 64-bit draws, in
+    order, continuing the stream from call to call (an odd count drops the last half). As uniforms
+    (``b x 2**-32``), 2,000,001 of them (1,000,000 pairs) fall evenly into 64 x 64 cells of (first half, second
+    half): one chi-square (4,095 degrees of freedom, 244 expected a cell), false-alarm rate ``ALPHA``, which tests
+    uniformity and the halves' independence together.
+
+    Power: the same test must reject draws whose second half repeats the first (dependent halves: only the 64
+    diagonal cells are filled, a certain rejection), and uniforms raised to the power 1.02 (about 2% too many
+    below 1/64, some 3 standard errors in each of the first 64 cells)."""
+    a, b = np.random.default_rng(91), np.random.default_rng(91)
+    first, second = streams.draw_bits(a, 5), streams.draw_bits(a, 4)
+    raw = b.bit_generator.random_raw(5)
+    np.testing.assert_array_equal(first, raw[:3].view(np.uint32)[:5])
+    np.testing.assert_array_equal(second, raw[3:].view(np.uint32))
+    assert first.dtype == np.uint32
+
+    def cells(u: np.ndarray) -> np.ndarray:
+        pairs = (u[: len(u) // 2 * 2] * 64).astype(int).reshape(-1, 2)
+        return np.bincount(pairs[:, 0] * 64 + pairs[:, 1], minlength=64 * 64)
+
+    u = streams.draw_bits(np.random.default_rng(92), 2_000_001) * streams.UNIT
+    assert 0.0 <= u.min() and u.max() < 1.0
+    expected = np.full(64 * 64, len(u) // 2 / 64 ** 2)
+    assert pooled_chisquare(cells(u), expected) > ALPHA
+    dependent = u.copy()
+    dependent[1::2] = dependent[0:-1:2]
+    assert pooled_chisquare(cells(dependent), expected) < ALPHA
+    assert pooled_chisquare(cells(u ** 1.02), expected) < ALPHA
 
 
 # ----------------------------------------------------------------------------------------------

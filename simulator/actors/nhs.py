@@ -6,9 +6,9 @@ import mesa
 import numpy as np
 
 from .. import kernels
-from ..buffers import Buffers
 from ..processes import hospital
 from ..scenario import NHS, NHS_AGE_BANDS
+from ..streams import draw_bits
 
 DAYS_PER_MONTH = 365.25 / 12
 #: why a patient fit to leave is still in hospital: a package at home or a care home place being arranged, or
@@ -32,17 +32,16 @@ class NHSBody(mesa.Agent):
         rates = np.array([params.emergency_admissions_per_year_need0[b] for b in NHS_AGE_BANDS])
         self.admission_table = hospital.monthly_admission_table(rates, np.asarray(params.admission_risk_by_need))
 
-    def admit(self, v: dict, rng: np.random.Generator, t: int, buffers: Buffers | None = None, unmet_rr: float = 1.0,
+    def admit(self, v: dict, rng: np.random.Generator, t: int, unmet_rr: float = 1.0,
               unmet_norm: float = 0.0, telecare_rr: float = 1.0) -> int:
         """Emergency admissions this month: package suspended, need may rise, first in the council's queue.
 
         The admission probability is raised ``unmet_rr`` times for people with unmet need (over its base-year
         mean, ``unmet_norm`` the share of need 2+ with unmet need then) and scaled by ``telecare_rr`` for people
-        with telecare and some need (``buffers``: where to draw the uniforms). Returns the number admitted.
+        with telecare and some need. Returns the number admitted.
         """
-        n = len(v["alive"])  # one a person: the admission, then (rescaled) the rise in a stay
-        u = rng.random(n, dtype=np.float32) if buffers is None else buffers.uniforms(rng, n, dtype=np.float32)
-        return kernels.emergency_admissions(u, v["need"], v["sex"], v["age_m"], v["alive"], v["flags"], v["setting"],
+        bits = draw_bits(rng, len(v["alive"]))  # one a person: the admission, then (rescaled) the rise in a stay
+        return kernels.emergency_admissions(bits, v["need"], v["sex"], v["age_m"], v["alive"], v["flags"], v["setting"],
                                             v["funding"], v["package_hours"], v["months_in_state"],
                                             v["waiting_since"], unmet_rr, unmet_norm, telecare_rr,
                                             self.admission_table, hospital.AGE_EDGES_MONTHS, self.rise, t)
