@@ -15,6 +15,8 @@ import time
 
 import numpy as np
 
+from simulator import streams
+
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "SFC64", "Philox")
 BLOCK = 32_768  # elements (256 KB of float64) for the blocked triad: its temporary stays in L2
 
@@ -76,7 +78,7 @@ def rng_rates(n: int = 10_000_000, repeats: int = 5) -> dict[str, dict[str, floa
                  "float32 out=": lambda: rng.random(n, dtype=np.float32, out=buf32),
                  "float64 allocating": lambda: rng.random(n),
                  "float32 allocating": lambda: rng.random(n, dtype=np.float32),
-                 "32-bit halves of raw draws": lambda bits=rng.bit_generator: bits.random_raw(n // 2).view(np.uint32)}
+                 "32-bit halves of raw draws": lambda r=rng: streams.draw_bits(r, n)}
         rates[name] = {case: n / best(fn, repeats) for case, fn in cases.items()}
     return rates
 

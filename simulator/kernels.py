@@ -16,10 +16,10 @@ import numpy as np
 from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
                          LEARNING_DISABILITY, LTS_THIS_YEAR, NHS_FUNDED, NURSING, REABLED, REABLEMENT, RESIDENTIAL,
                          SELF_FUNDED, TELECARE, UNMET)
+from .streams import UNIT
 
 MAX_AGE_MONTHS = 110 * 12 + 11
-UNIT = 2.0 ** -32  # a 32-bit draw b is the uniform b x UNIT on [0, 1) (streams.UNIT)
-TWO_32 = 2.0 ** 32
+TWO_32 = 1.0 / UNIT  # a 32-bit draw b is the uniform b x UNIT on [0, 1); a uniform u is the draw u x TWO_32
 _U8_KNOWN, _U8_ASSESSED, _U8_UNMET = int(KNOWN), int(ASSESSED), int(UNMET)
 _U8_TELECARE, _U8_EI, _U8_LTS = int(TELECARE), int(EARLY_INTERVENTION), int(LTS_THIS_YEAR)
 _U8_REABLED = int(REABLED)
