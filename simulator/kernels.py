@@ -467,3 +467,106 @@ def council_net_fees(rows, setting, funding, age_m, package_hours, savings, hour
         out[k] = fee - min(charge, fee)
         k += 1
     return k, young_home
+
+
+@jit
+def roster_select(rows, setting, funding, want_setting, want_funding):
+    """The rows among ``rows`` (kept in their order) in care ``want_setting`` and with ``want_funding`` (-1: any),
+    in one pass that reads each row's setting and funding once."""
+    n = 0
+    out = np.empty(rows.shape[0], np.int64)
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        if (want_setting < 0 or setting[i] == want_setting) and (want_funding < 0 or funding[i] == want_funding):
+            out[n] = i
+            n += 1
+    return out[:n]
+
+
+@jit
+def roster_hours(rows, setting, funding, package_hours, want_funding):
+    """Home care hours a week in the packages of the people among ``rows`` in home care with ``want_funding``
+    (-1: any), an exact integer sum."""
+    total = 0
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        if setting[i] == HOME_CARE and (want_funding < 0 or funding[i] == want_funding):
+            total += np.int64(package_hours[i])
+    return total
+
+
+@jit
+def merge_rows(sorted_rows, rows):
+    """``sorted_rows`` (ascending, no repeats) with ``rows`` (any order) added where missing, still ascending."""
+    add = np.sort(rows)
+    out = np.empty(sorted_rows.shape[0] + add.shape[0], np.int64)
+    i = j = n = 0
+    while i < sorted_rows.shape[0] or j < add.shape[0]:
+        if j >= add.shape[0] or (i < sorted_rows.shape[0] and sorted_rows[i] <= add[j]):
+            x = sorted_rows[i]
+            i += 1
+        else:
+            x = add[j]
+            j += 1
+        if n == 0 or out[n - 1] != x:
+            out[n] = x
+            n += 1
+    return out[:n]
+
+
+@jit
+def council_payments(rows, setting, funding, age_m, package_hours, savings, reason, flags, hourly_rate, home_rates,
+                     price, weeks, delivery_ratio, lower_limit, limit_span, per_250, home_contribution, premium,
+                     upper_limit, n_reasons, charges, chc_fees, ran_down):
+    """A month's fees for the people among ``rows`` in a care service paid by the week (``Council._pay``), with
+    the same arithmetic in the same order: a fee is ``Council.weekly_fee`` x ``weeks`` (home care x
+    ``delivery_ratio``, the share of hours delivered). The council pays its clients' fees and collects their
+    charges (capped at the fee; written in row order into ``charges`` for NumPy to sum) and marks them long-term
+    clients this year; self-funders pay the fee (care homes with ``premium``) from their savings and turn to
+    the council once at or below ``upper_limit``; the NHS pays continuing healthcare (fees into ``chc_fees``).
+    Returns the council's spend and self-funders' spend by service (4,), the council's long-term spend by
+    (18-64, 65+) x support reason, the working-age home care clients it funds, and how many entries of
+    ``charges``, ``chc_fees`` and ``ran_down`` (rows of self-funders turned to the council) it wrote."""
+    spend = np.zeros(4)
+    self_spend = np.zeros(4)
+    long_term = np.zeros(2 * n_reasons)
+    young = n_charges = n_chc = n_down = 0
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        s = setting[i]
+        if s == HOME_CARE:
+            service = 0
+        elif s == RESIDENTIAL:
+            service = 2
+        elif s == NURSING:
+            service = 3
+        else:  # reablement is paid by the episode (at admission); the rest are funded but in no service
+            continue
+        old = age_m[i] >= 65 * 12
+        in_home = service != 0
+        if in_home:
+            fee = home_rates[service - 2, np.intp(old)] * price * weeks
+        else:
+            fee = np.float64(package_hours[i]) * hourly_rate * price * weeks * delivery_ratio
+        f = funding[i]
+        if f == COUNCIL_FUNDED:
+            spend[service] += fee
+            long_term[np.intp(old) * n_reasons + reason[i]] += fee
+            flags[i] |= _U8_LTS
+            if service == 0 and not old:
+                young += 1
+            between = min(max(np.float64(savings[i]) - lower_limit, 0.0), limit_span)
+            weekly_charge = np.ceil(between / 250.0) * per_250 + (home_contribution if in_home else 0.0)
+            charges[n_charges] = min(weekly_charge * weeks, fee)
+            n_charges += 1
+        elif f == SELF_FUNDED:
+            paid = fee * (premium if in_home else 1.0)
+            self_spend[service] += paid
+            savings[i] = savings[i] - np.float32(paid)
+            if savings[i] <= upper_limit:
+                ran_down[n_down] = i
+                n_down += 1
+        elif f == NHS_FUNDED:
+            chc_fees[n_chc] = fee
+            n_chc += 1
+    return spend, self_spend, long_term, young, n_charges, n_chc, n_down

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from simulator import kernels, rates
-from simulator.population import (ASSESSED, COLUMNS, COMMUNITY, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
-                                  LEARNING_DISABILITY, LTS_THIS_YEAR, NURSING, REABLED, RESIDENTIAL, SELF_FUNDED,
-                                  TELECARE, UNMET)
+from simulator.population import (ASSESSED, COLUMNS, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE,
+                                  HOSPITAL, KNOWN, LEARNING_DISABILITY, LTS_THIS_YEAR, NHS_FUNDED, NURSING, REABLED,
+                                  REABLEMENT, RESIDENTIAL, SELF_FUNDED, TELECARE, UNMET)
 from simulator.processes import demography, hospital, households, needs
 from simulator.streams import UNIT
 
@@ -251,6 +251,88 @@ def test_care_census_counts_residents_and_patients():
     ward = alive & (setting == HOSPITAL)
     new = v["months_in_state"] == 0
     assert tuple(patients) == (np.count_nonzero(ward & new), np.count_nonzero(ward & ~new)) and patients.min() > 100
+
+
+def test_roster_select_and_hours_equal_the_masks():
+    v = population(18)
+    rows = kernels.roster(v["alive"], v["setting"], v["funding"])
+    setting, funding = v["setting"][rows], v["funding"][rows]
+    for want_setting, want_funding in ((HOME_CARE, -1), (HOME_CARE, COUNCIL_FUNDED), (-1, SELF_FUNDED), (-1, -1)):
+        keep = np.ones(len(rows), bool)
+        if want_setting >= 0:
+            keep &= setting == want_setting
+        if want_funding >= 0:
+            keep &= funding == want_funding
+        got = kernels.roster_select(rows, v["setting"], v["funding"], want_setting, want_funding)
+        np.testing.assert_array_equal(got, rows[keep])
+        assert len(got) > 100
+    for want_funding in (-1, COUNCIL_FUNDED):
+        home = (setting == HOME_CARE) & ((funding == want_funding) | (want_funding < 0))
+        want = v["package_hours"][rows[home]].sum(dtype=np.int64)
+        assert kernels.roster_hours(rows, v["setting"], v["funding"], v["package_hours"], want_funding) == want > 1000
+
+
+def test_merge_rows_adds_the_missing_rows_in_order():
+    rng = np.random.default_rng(19)
+    roster = np.unique(rng.integers(0, 10_000, 3_000))
+    rows = rng.permutation(np.concatenate([roster[:500], rng.integers(0, 10_000, 800)]))
+    rows = np.unique(rows)[rng.permutation(len(np.unique(rows)))]  # admitted rows: no repeats, in queue order
+    np.testing.assert_array_equal(kernels.merge_rows(roster, rows), np.union1d(roster, rows))
+    np.testing.assert_array_equal(kernels.merge_rows(roster[:0], rows), np.sort(rows))
+    np.testing.assert_array_equal(kernels.merge_rows(roster, rows[:0]), roster)
+
+
+def test_council_payments_equal_the_numpy_fees():
+    """The month's fees as ``Council._pay`` computed them with NumPy before the kernel, bit for bit."""
+    v = population(20)
+    rng = np.random.default_rng(21)
+    v["savings"][:] = rng.choice(np.float32([0, 5_000, 20_000, 23_300, 60_000]), N) + rng.random(N, np.float32) * 900
+    rows = kernels.roster(v["alive"], v["setting"], v["funding"])
+    before = {k: v[k].copy() for k in ("savings", "funding", "flags")}
+    rate, price, weeks, ratio, lower, upper, per_250, contrib, premium = 21.3, 1.04, 4.35, 0.9, 14_250.0, 23_250.0, \
+        1.0, 120.0, 1.1
+    home_rates = np.array([[900.0, 700.0], [1_100.0, 800.0]])
+    charges, chc, down = np.empty(len(rows)), np.empty(len(rows)), np.empty(len(rows), np.int64)
+    spend, self_spend, long_term, young, n_charges, n_chc, n_down = kernels.council_payments(
+        rows, v["setting"], v["funding"], v["age_m"], v["package_hours"], v["savings"], v["reason"], v["flags"], rate,
+        home_rates, price, weeks, ratio, lower, upper - lower, per_250, contrib, premium, np.float32(upper), 3,
+        charges, chc, down)
+
+    lookup = np.full(8, -1, np.int8)
+    lookup[[HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING]] = [0, 1, 2, 3]
+    service = lookup[v["setting"][rows]]
+    rows, service = rows[(service >= 0) & (service != 1)], service[(service >= 0) & (service != 1)]
+    old = v["age_m"][rows] >= 65 * 12
+    fee = np.zeros(len(rows))
+    fee = np.where(service == 0, v["package_hours"][rows] * rate, fee)
+    fee = np.where(service == 2, np.where(old, home_rates[0, 1], home_rates[0, 0]), fee)
+    fee = np.where(service == 3, np.where(old, home_rates[1, 1], home_rates[1, 0]), fee)
+    fee = fee * price * weeks
+    fee = np.where(service == 0, fee * ratio, fee)
+    funding = before["funding"][rows]
+    council = funding == COUNCIL_FUNDED
+    np.testing.assert_array_equal(spend, np.bincount(service[council], weights=fee[council], minlength=4))
+    group = old[council] * 3 + v["reason"][rows[council]]
+    np.testing.assert_array_equal(long_term, np.bincount(group, weights=fee[council], minlength=6))
+    assert young == np.count_nonzero((service[council] == 0) & ~old[council]) > 100
+    in_home = service[council] != 0
+    between = np.clip(before["savings"][rows[council]].astype(float) - lower, 0.0, upper - lower)
+    charge = np.ceil(between / 250.0) * per_250 + np.where(in_home, contrib, 0.0)
+    np.testing.assert_array_equal(charges[:n_charges], np.minimum(charge * weeks, fee[council]))
+    np.testing.assert_array_equal(chc[:n_chc], fee[funding == NHS_FUNDED])
+    selfp = funding == SELF_FUNDED
+    paid = fee[selfp] * np.where(service[selfp] != 0, premium, 1.0)
+    np.testing.assert_array_equal(self_spend, np.bincount(service[selfp], weights=paid, minlength=4))
+    savings = before["savings"].copy()
+    savings[rows[selfp]] -= paid.astype(np.float32)
+    np.testing.assert_array_equal(v["savings"], savings)
+    np.testing.assert_array_equal(down[:n_down], rows[selfp][savings[rows[selfp]] <= upper])
+    assert n_down > 100 and n_chc > 100
+    np.testing.assert_array_equal(v["flags"][rows[council]] & LTS_THIS_YEAR, LTS_THIS_YEAR)
+    untouched = np.ones(N, bool)
+    untouched[rows[council]] = False
+    np.testing.assert_array_equal(v["flags"][untouched], before["flags"][untouched])
+    np.testing.assert_array_equal(v["funding"], before["funding"])  # the caller turns them to the council
 
 
 def test_couples_sit_side_by_side_and_stay_couples():

@@ -47,15 +47,6 @@ def cut_pro_rata(hours: np.ndarray, cut: int) -> np.ndarray:
     return out.astype(hours.dtype)
 
 
-def _merge_sorted(sorted_rows: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``sorted_rows`` with ``rows`` (any order) added where missing, still sorted."""
-    if not len(sorted_rows):
-        return np.unique(rows)
-    present = sorted_rows[np.minimum(np.searchsorted(sorted_rows, rows), len(sorted_rows) - 1)] == rows
-    missing = np.unique(rows[~present])
-    return np.insert(sorted_rows, np.searchsorted(sorted_rows, missing), missing)
-
-
 def admit_within(costs: np.ndarray, headroom: float) -> np.ndarray:
     """Admit candidates in queue order while the running total of their costs fits the headroom."""
     return np.cumsum(costs) <= headroom
@@ -251,7 +242,7 @@ class Council(mesa.Agent):
 
     def _commissioned(self, v: dict) -> float:
         """``commissioned_hours`` from the month's roster."""
-        return float(v["package_hours"][self._rows(v, setting=HOME_CARE)].sum(dtype=np.int64))
+        return float(kernels.roster_hours(self._rows(v), v["setting"], v["funding"], v["package_hours"], -1))
 
     def _rows(self, v: dict, setting: int | None = None, funding: int | None = None) -> np.ndarray:
         """Rows of living people in care ``setting`` and/or with ``funding``, in row order. While the council
@@ -261,12 +252,8 @@ class Council(mesa.Agent):
         rows = kernels.roster(v["alive"], v["setting"], v["funding"]) if self._roster is None else self._roster
         if setting is None and funding is None:
             return rows
-        keep = np.ones(len(rows), bool)
-        if setting is not None:
-            keep &= v["setting"][rows] == setting
-        if funding is not None:
-            keep &= v["funding"][rows] == funding
-        return rows[keep]
+        return kernels.roster_select(rows, v["setting"], v["funding"], -1 if setting is None else setting,
+                                     -1 if funding is None else funding)
 
     def weekly_commitment(self, v: dict) -> float:
         """Current weekly cost to the council of the home care and care home places it funds, net of what
@@ -342,12 +329,6 @@ class Council(mesa.Agent):
         if ceiling is None or self.care_home_share is None:
             return np.inf
         return ceiling * self.care_home_share * self.budget / WEEKS_PER_YEAR - self.care_home_commitment(v)
-
-    @staticmethod
-    def _service_of(setting: np.ndarray) -> np.ndarray:
-        lookup = np.full(8, -1, np.int8)
-        lookup[[HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING]] = [HOME, REAB, RES, NUR]
-        return lookup[setting]
 
     def close_year(self) -> float:
         """End of March: the year's outturn (income less spend, GBP) goes into reserves; returns it."""
@@ -497,19 +478,20 @@ class Council(mesa.Agent):
         gap = -self.headroom(v, month)
         if gap <= 0:
             return
-        funded, weekly = self._home_care_weekly_cost(v)
+        weekly = self._home_care_weekly_cost(v)
         if weekly <= 0:
             return
+        funded = self._rows(v, setting=HOME_CARE, funding=COUNCIL_FUNDED)
         keep = max(0.0, 1.0 - gap / (weekly * self.weeks_left(month)))
         cut = math.ceil(gap / (self.hourly_rate() * self.scale * self.weeks_left(month)) - 1e-9)
         v["package_hours"][funded] = cut_pro_rata(v["package_hours"][funded], cut)
         self.package_factor *= keep
         self.recovering = False
 
-    def _home_care_weekly_cost(self, v: dict) -> tuple[np.ndarray, float]:
-        """Council-funded home care clients (rows) and their packages' weekly cost, GBP: what cuts can save."""
-        funded = self._rows(v, setting=HOME_CARE, funding=COUNCIL_FUNDED)
-        return funded, float(v["package_hours"][funded].sum(dtype=np.int64)) * self.hourly_rate() * self.scale
+    def _home_care_weekly_cost(self, v: dict) -> float:
+        """Weekly cost of the council-funded home care packages, GBP: what cuts can save."""
+        hours = kernels.roster_hours(self._rows(v), v["setting"], v["funding"], v["package_hours"], COUNCIL_FUNDED)
+        return float(hours) * self.hourly_rate() * self.scale
 
     def _end_empty_packages(self, v: dict, informal: np.ndarray, t: int) -> None:
         """Home care packages left with no hours (unpaid care now covers the need, or cuts took them) end;
@@ -700,7 +682,7 @@ class Council(mesa.Agent):
         ok = admit_within(cost[cand], headroom)
         if p.hospital_discharge_priority and not ok.all():  # discharges go ahead while cuts to packages can pay
             ward = v["setting"][idx[cand]] == HOSPITAL
-            cuttable = self._home_care_weekly_cost(v)[1] * self.weeks_left(month)
+            cuttable = self._home_care_weekly_cost(v) * self.weeks_left(month)
             ok |= ward & admit_within(np.where(ward, cost[cand], 0.0), headroom + cuttable)
         admitted[cand[ok]] = True
 
@@ -712,7 +694,7 @@ class Council(mesa.Agent):
         f.discharges += np.bincount(in_home[admitted][discharged].astype(np.int64), minlength=2)
         v["setting"][rows] = SETTING_OF_SERVICE[plan_a]
         if self._roster is not None:
-            self._roster = _merge_sorted(self._roster, rows)
+            self._roster = kernels.merge_rows(self._roster, rows)
         v["funding"][rows] = np.array([COUNCIL_FUNDED, SELF_FUNDED, NHS_FUNDED], np.uint8)[payer]
         v["package_hours"][rows] = np.where(plan_a == HOME, hours[admitted], 0).astype(np.uint8)
         v["months_in_state"][rows] = 0
@@ -739,49 +721,40 @@ class Council(mesa.Agent):
         return council_home & ~admit_within(np.where(council_home, fee, 0.0) * self.scale, room)
 
     def _pay(self, v: dict, f: MonthFlows) -> None:
-        """This month's fees: council spend and charges, self-funders' spending down their capital."""
-        p = self.policy
+        """This month's fees: council spend and charges, self-funders' spending down their capital (one compiled
+        pass over the roster, ``kernels.council_payments``)."""
+        p, c = self.policy, self.policy.unit_costs_gbp
         rows = self._rows(v)
-        service = self._service_of(v["setting"][rows])
-        rows, service = rows[service >= 0], service[service >= 0]
-        paid_weekly = service != REAB  # reablement is paid by the episode, at admission
-        rows, service = rows[paid_weekly], service[paid_weekly]
-        fee = self.weekly_fee(service, v["age_m"][rows], v["package_hours"][rows]) * WEEKS_PER_MONTH
         # home care is paid for the hours the workers deliver
         self.delivery_ratio = 1.0
         if self.workforce is not None:
             commissioned = self._commissioned(v)
             if commissioned > self.workforce.capacity_hours:
                 self.delivery_ratio = self.workforce.capacity_hours / commissioned
-        fee = np.where(service == HOME, fee * self.delivery_ratio, fee)
-
-        funding = v["funding"][rows]
-        by_council = funding == COUNCIL_FUNDED
-        council, svc, fee_c = rows[by_council], service[by_council], fee[by_council]
-        f.spend += np.bincount(svc, weights=fee_c, minlength=4) * self.scale
-        older = v["age_m"][council] >= 65 * 12
-        group = older * len(REASONS) + v["reason"][council]
-        f.long_term_spend = np.bincount(group, weights=fee_c, minlength=2 * len(REASONS)).reshape(2, -1) * self.scale
-        v["flags"][council] |= LTS_THIS_YEAR
+        home = self.care_home_cost_index
+        rates = np.array([[home * c.residential_per_week_18_64, home * c.residential_per_week_65plus],
+                          [home * c.nursing_per_week_18_64, home * c.nursing_per_week_65plus]])
+        charges, chc_fees, ran_down = np.empty(len(rows)), np.empty(len(rows)), np.empty(len(rows), np.int64)
+        spend, self_spend, long_term, young, n_charges, n_chc, n_down = kernels.council_payments(
+            rows, v["setting"], v["funding"], v["age_m"], v["package_hours"], v["savings"], v["reason"], v["flags"],
+            self._base_hourly_rate(), rates, self.price, WEEKS_PER_MONTH, self.delivery_ratio,
+            p.lower_capital_limit_gbp, p.upper_capital_limit_gbp - p.lower_capital_limit_gbp,
+            p.tariff_income_per_250_gbp, p.care_home_income_contribution_gbp_per_week, 1.0 + p.self_funder_fee_premium,
+            np.float32(p.upper_capital_limit_gbp), len(REASONS), charges, chc_fees, ran_down)
+        f.spend += spend * self.scale
+        f.long_term_spend = long_term.reshape(2, -1) * self.scale
         # day services and supported employment for a share of working-age home care clients
-        young = np.count_nonzero((svc == HOME) & ~older)
         f.day_service_users = young * p.day_service_share_18_64
         day_cost = self._day_services_per_week(young) * WEEKS_PER_MONTH * self.scale
         f.other_spend[OTHER_ITEMS.index("day_services")] = day_cost
         self.spent += day_cost
-        weekly_charge = self.weekly_charge(v, council, svc)
-        f.charges = float(np.minimum(weekly_charge * WEEKS_PER_MONTH, fee_c).sum()) * self.scale
+        f.charges = float(charges[:n_charges].sum()) * self.scale
         f.income[INCOME_SOURCES.index("charges")] = f.charges
         self.income_ytd += f.charges
 
-        by_self = funding == SELF_FUNDED
-        selfp, svc = rows[by_self], service[by_self]
-        premium = np.where((svc == RES) | (svc == NUR), 1.0 + p.self_funder_fee_premium, 1.0)
-        paid = fee[by_self] * premium
-        f.self_funder_spend += np.bincount(svc, weights=paid, minlength=4) * self.scale
-        f.nhs_chc_spend = float(fee[funding == NHS_FUNDED].sum()) * self.scale
-        v["savings"][selfp] -= paid.astype(np.float32)
-        ran_down = selfp[v["savings"][selfp] <= p.upper_capital_limit_gbp]
+        f.self_funder_spend += self_spend * self.scale
+        f.nhs_chc_spend = float(chc_fees[:n_chc].sum()) * self.scale
+        ran_down = ran_down[:n_down]
         v["funding"][ran_down] = COUNCIL_FUNDED
         v["flags"][ran_down] |= KNOWN
         f.turned_to_council = len(ran_down)
