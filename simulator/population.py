@@ -60,14 +60,15 @@ BYTES_PER_PERSON = sum(dt.itemsize for dt, _ in COLUMNS.values())
 
 
 def staggered_zeros(n: int, dtype, k: int) -> np.ndarray:
-    """``np.zeros(n, dtype)`` starting ``k x 448`` bytes (mod 4096) into its own allocation, a different cache line
-    of the page for each of a population's columns ``k``. Large arrays are mapped whole pages, so without this
+    """``np.zeros(n, dtype)`` starting ``k x 448`` bytes (mod 4096) into a page, a different cache line of the
+    page for each of a population's columns ``k``. Large arrays are mapped whole pages, so without this
     row i of every column sits at the same offset within a page, and a kernel that stores to one column and then
     loads the same row of another stalls on the false match of their addresses' low 12 bits (4K aliasing): the
     monthly ageing pass (age, then months in state) ran 5-6 times slower on England's columns (measured)."""
     dtype = np.dtype(dtype)
-    offset = (k * 448) % 4096  # 7 cache lines: 7 and 64 are coprime, so 64 columns get 64 different lines
     raw = np.zeros(n * dtype.itemsize + 4096, np.uint8)
+    # 7 cache lines apart: 7 and 64 are coprime, so 64 columns get 64 different lines (NumPy's data are 16-aligned)
+    offset = ((k * 448) - raw.ctypes.data) % 4096
     return raw[offset: offset + n * dtype.itemsize].view(dtype)
 
 
