@@ -16,6 +16,7 @@ import numpy as np
 from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
                          LEARNING_DISABILITY, LTS_THIS_YEAR, NHS_FUNDED, NURSING, REABLED, REABLEMENT, RESIDENTIAL,
                          SELF_FUNDED, TELECARE, UNMET)
+from .rates import N_AGES
 from .streams import UNIT
 
 MAX_AGE_MONTHS = 110 * 12 + 11
@@ -42,90 +43,176 @@ def band_table(edges):
 
 
 @jit
-def age_and_die(age_m, months_in_state, alive, bits, death_p, sex, need, died):
-    """Ageing (one month, capped), a month more in the setting (saturating), then deaths with probability
-    ``death_p[sex, age, need]`` (dying if the uniform ``u = bits x 2**-32`` is below it): ``died`` is set and
-    ``alive`` cleared for them. Returns the number of deaths.
+def threshold(p):
+    """The 32-bit draws ``b`` for which the uniform ``b x 2**-32`` is below the probability ``p``: exactly those
+    below this integer, ``ceil(p x 2**32)`` (int64, up to 2**32; the scaling by a power of two is exact). Kernels
+    compare the draws with tabulated thresholds: an integer comparison, the same outcome as the float one."""
+    return np.int64(np.ceil(min(max(p, 0.0), 1.0) * TWO_32))
 
-    A survivor's draw is left rescaled to the 32 bits of ``(u - p) / (1 - p)``: given survival it is a fresh
-    uniform, independent of the death draw, which the month's churn (``movers``) uses in place of a second draw."""
-    n_ages = death_p.shape[1]
-    deaths = 0
+
+@jit
+def death_thresholds(death_p):
+    """``threshold`` of each monthly death probability, by (sex, age, need), flattened (``person_index``)."""
+    flat = death_p.ravel()
+    out = np.empty(flat.shape[0], np.int64)
+    for k in range(flat.shape[0]):
+        out[k] = threshold(flat[k])
+    return out
+
+
+@jit
+def _stays(b, p, rate):
+    """Whether a survivor with death draw ``b`` (at death chance ``p``) does not move away at ``rate``: the draw
+    rescaled to the 32 bits of ``(u - p) / (1 - p)``, given survival a fresh uniform, is not below ``rate``."""
+    return not np.uint32((b * UNIT - p) / (1.0 - p) * TWO_32) * UNIT < rate
+
+
+@jit
+def churn_thresholds(death_p, death_t, rate):
+    """By (sex, age, need), flattened like ``death_thresholds``: the first death draw from which a survivor aged
+    18-64 stays rather than moving away at ``rate`` a month (``_stays``); a survivor whose draw lies between the
+    death threshold and this one moves. 65 and over, the two are equal (no one moves). Each is found from the
+    nearest whole draw by steps of one on the float test (it is monotone in the draw), so the integer comparison
+    has the same outcome as the float one."""
+    flat = death_p.ravel()
+    out = death_t.copy()
+    top = np.int64(1) << 32
+    for s in range(2):
+        for a in range(min(65, N_AGES)):
+            for level in range(5):
+                k = (s * N_AGES + a) * 5 + level
+                p, lo = flat[k], death_t[k]
+                if lo >= top or rate <= 0.0:
+                    continue
+                g = min(max(np.int64(np.ceil((p + rate * (1.0 - p)) * TWO_32)), lo), top)
+                while g > lo and _stays(g - 1, p, rate):
+                    g -= 1
+                while g < top and not _stays(g, p, rate):
+                    g += 1
+                out[k] = g
+    return out
+
+
+@jit
+def person_index(sex, age_m, need):
+    """Position of (sex, age in years from ``age_m`` months, need) in the flattened (2, N_AGES, 5) tables."""
+    return (np.intp(sex) * N_AGES + min(np.intp(age_m) // 12, N_AGES - 1)) * 5 + np.intp(need)
+
+
+@jit
+def age_and_die(age_m, months_in_state, alive, bits, death_t, move_t, sex, need, setting, died, candidates):
+    """Ageing (one month, capped), a month more in the setting (saturating), then deaths with probability
+    ``death_p[sex, age, need]``: dying if the uniform ``bits x 2**-32`` is below it, that is if the draw is below
+    ``death_t`` (``death_thresholds``). ``died`` is set and ``alive`` cleared for them. Survivors at home whose draw
+    is below ``move_t`` (``churn_thresholds``) would move away if they have no partner once the month's widows are
+    known: their rows go into ``candidates``, in row order. Returns the deaths and how many candidates."""
+    deaths = n = 0
     for i in range(age_m.shape[0]):
         died[i] = False
         if not alive[i]:
             continue
-        if age_m[i] < MAX_AGE_MONTHS:
-            age_m[i] += 1
+        a = age_m[i]
+        if a < MAX_AGE_MONTHS:
+            a += 1
+            age_m[i] = a
         if months_in_state[i] < 65535:
             months_in_state[i] += 1
-        p = death_p[sex[i], min(age_m[i] // 12, n_ages - 1), need[i]]
-        u = bits[i] * UNIT
-        if u < p:
+        k = person_index(sex[i], a, need[i])
+        b = np.int64(bits[i])
+        if b < death_t[k]:
             died[i] = True
             alive[i] = False
             deaths += 1
-        else:  # (u - p) / (1 - p) <= u < 1, so its 32 bits fit
-            bits[i] = np.uint32((u - p) / (1.0 - p) * TWO_32)
-    return deaths
-
-
-@jit
-def movers(bits, rate, alive, age_m, partner, setting):
-    """Rows of working-age people at home without a partner who move away (uniform ``bits x 2**-32 < rate``), in
-    row order, among the first ``len(bits)`` rows (those with a draw: the month's arrivals do not move in their
-    first month)."""
-    n = 0
-    out = np.empty(bits.shape[0], np.int64)
-    for i in range(bits.shape[0]):
-        if (alive[i] and (setting[i] == COMMUNITY or setting[i] == HOME_CARE) and partner[i] < 0
-                and age_m[i] < 65 * 12 and bits[i] * UNIT < rate):
-            out[n] = i
+        elif b < move_t[k] and (setting[i] == COMMUNITY or setting[i] == HOME_CARE):
+            candidates[n] = i
             n += 1
-    return out[:n]
+    return deaths, n
 
 
 @jit
-def need_transitions(bits, need, sex, age_m, alive, reason, flags, up, down, decline_rr, unmet_norm, ei_rr):
-    """Need levels move one step up or down (``processes.needs.transition``), the rise scaled by the unmet-need
-    multiplier (``decline_rr`` over its base-year mean ``1 + (rr - 1) x unmet_norm``, need 2+) and by ``ei_rr``
-    under early intervention; a learning disability does not recover. ``bits``: one 32-bit draw a person.
-
-    Every chance is a load from a small table padded so that no row branches: rises by (sex, age, level) with
-    0 at level 4, falls by (learning disability, level) with 0 at level 0, multipliers by (level, unmet, early
-    intervention) holding the same products the reference forms."""
-    n_ages = up.shape[1]
+def need_thresholds(up, down, decline_rr, unmet_norm, ei_rr):
+    """The month's need moves as two draw thresholds by (sex, age, level, unmet, early intervention, learning
+    disability), flattened with ``need_index``: a draw below the first moves the level up, one between them down
+    (``processes.needs.transition``). The rise is scaled by the unmet-need multiplier (``decline_rr`` over its
+    base-year mean ``1 + (rr - 1) x unmet_norm``, need 2+) and by ``ei_rr`` under early intervention, and capped
+    so the two moves stay within one; a learning disability does not recover. The probabilities are formed
+    with the same arithmetic in the same order as the reference, so each outcome is the same."""
     norm = 1.0 + (decline_rr - 1.0) * unmet_norm
     unmet_mult, met_mult = decline_rr / norm, 1.0 / norm  # the two quotients, once (the same values as each row's)
-    up5 = np.zeros((2, n_ages, 5))
-    up5[:, :, :4] = up[:, :, :4]
-    down5 = np.zeros((2, 5))
-    down5[0, 1:] = down[:4]
-    mult = np.ones((5, 2, 2))
-    for level in range(5):
-        for unmet in range(2):
-            m = (unmet_mult if unmet else met_mult) if level >= 2 else 1.0
-            mult[level, unmet, 0] = m * 1.0
-            mult[level, unmet, 1] = m * ei_rr
+    t_up = np.empty(2 * N_AGES * 40, np.int64)  # up has N_AGES ages (rates.RateTables)
+    t_move = np.empty(2 * N_AGES * 40, np.int64)
+    for s in range(2):
+        for a in range(N_AGES):
+            for level in range(5):
+                for code in range(8):  # bit 2: unmet need, bit 1: early intervention, bit 0: learning disability
+                    p_down = 0.0 if (code & 1) or level == 0 else down[level - 1]
+                    m = ((unmet_mult if code & 4 else met_mult) if level >= 2 else 1.0) * (ei_rr if code & 2 else 1.0)
+                    p_up = min((up[s, a, level] if level < 4 else 0.0) * m, 1.0 - p_down)
+                    k = need_index(s, a, level, code)
+                    t_up[k] = threshold(p_up)
+                    t_move[k] = threshold(p_up + p_down)
+    return t_up, t_move
+
+
+@jit
+def need_index(sex, age, level, code):
+    """Position in ``need_thresholds``' tables of (sex, age in years, level, code)."""
+    return ((sex * N_AGES + age) * 5 + level) * 8 + code
+
+
+@jit
+def need_transitions(bits, need, sex, age_m, alive, reason, flags, t_up, t_move):
+    """Need levels move one step up or down by the month's thresholds (``need_thresholds``): up if the draw is below
+    the person's first threshold, down if between the two. ``bits``: one 32-bit draw a person. Most people do not
+    move: their row ends at one comparison."""
     for i in range(need.shape[0]):
-        level = np.intp(need[i])
         fl = np.intp(flags[i])
-        p_down = down5[np.intp(reason[i] == LEARNING_DISABILITY), level]
-        m = mult[level, np.intp((fl & _U8_UNMET) != 0), np.intp((fl & _U8_EI) != 0)]
-        p_up = min(up5[sex[i], min(np.intp(age_m[i]) // 12, n_ages - 1), level] * m, 1.0 - p_down)
-        x = bits[i] * UNIT
-        step = np.intp(x < p_up) - np.intp((x >= p_up) & (x < p_up + p_down))
-        need[i] = level + step * alive[i]
+        code = ((fl & _U8_UNMET) >> 2) | ((fl & _U8_EI) >> 1) | np.intp(reason[i] == LEARNING_DISABILITY)
+        level = np.intp(need[i])
+        k = need_index(np.intp(sex[i]), min(np.intp(age_m[i]) // 12, N_AGES - 1), level, code)
+        b = np.int64(bits[i])
+        if b >= t_move[k] or not alive[i]:
+            continue
+        need[i] = level + 1 if b < t_up[k] else level - 1
+
+
+@jit
+def admission_thresholds(admission_rr, unmet_norm, telecare_rr, admission_table):
+    """Emergency admissions as draw thresholds by (age band, need, unmet, telecare), flattened: a person at home is
+    admitted if their draw is below theirs, exactly when the uniform ``u`` gives ``u / risk < P`` (``P`` from
+    ``admission_table[age band, need]``, ``risk`` the unmet-need multiplier over its base-year mean, need 2+,
+    times ``telecare_rr`` with telecare and some need), each threshold found by bisection on that float test."""
+    norm = 1.0 + (admission_rr - 1.0) * unmet_norm
+    unmet_mult, met_mult = admission_rr / norm, 1.0 / norm
+    bands = admission_table.shape[0]
+    out = np.empty(bands * 20, np.int64)
+    for band in range(bands):
+        for level in range(5):
+            for code in range(4):  # bit 1: unmet need, bit 0: telecare
+                risk = (unmet_mult if code & 2 else met_mult) if level >= 2 else 1.0
+                risk = risk * (telecare_rr if (code & 1) and level >= 1 else 1.0)
+                a = admission_table[band, level]
+                lo, hi = 0, np.int64(1) << 32  # the first draw not admitted lies in [lo, hi]
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if mid * UNIT / risk < a:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                out[(band * 5 + level) * 4 + code] = lo
+    return out
 
 
 @jit
 def emergency_admissions(bits, need, sex, age_m, alive, flags, setting, funding, package_hours, months_in_state,
-                         waiting_since, admission_rr, unmet_norm, telecare_rr, admission_table, age_edges, rise, t):
+                         waiting_since, admission_rr, unmet_norm, telecare_rr, admission_table, age_edges, rise, t,
+                         thresholds):
     """Emergency admissions of people at home (``NHSBody.admit``): probability ``admission_table[age band,
-    need]`` times the unmet-need multiplier and, with telecare and some need, ``telecare_rr``; need may rise
-    in the stay (``rise[sex, age, need]``); package suspended, queued first. ``bits``: one 32-bit draw a
-    person, the uniform ``u = bits x 2**-32``, admitted if ``u / risk < P``; given admission,
-    ``u / min(P x risk, 1)`` is a fresh uniform, which decides the rise. Returns the number admitted."""
+    need]`` times the unmet-need multiplier and, with telecare and some need, ``telecare_rr``, admitted if the
+    draw is below ``thresholds`` (``admission_thresholds`` of the same arguments); need may rise in the stay
+    (``rise[sex, age, need]``); package suspended, queued first. ``bits``: one 32-bit draw a person, the uniform
+    ``u = bits x 2**-32``; given admission, ``u / min(P x risk, 1)`` is a fresh uniform, which decides the rise.
+    Returns the number admitted."""
     norm = 1.0 + (admission_rr - 1.0) * unmet_norm
     unmet_mult, met_mult = admission_rr / norm, 1.0 / norm
     n = need.shape[0]
@@ -137,13 +224,14 @@ def emergency_admissions(bits, need, sex, age_m, alive, flags, setting, funding,
             continue
         level = np.intp(need[i])
         fl = flags[i]
+        band = bands[age_m[i]]
+        code = (np.intp((fl & _U8_UNMET) != 0) << 1) | np.intp((fl & _U8_TELECARE) != 0)
+        if np.int64(bits[i]) >= thresholds[(np.intp(band) * 5 + level) * 4 + code]:
+            continue
         risk = (unmet_mult if (fl & _U8_UNMET) != 0 else met_mult) if level >= 2 else 1.0
         risk = risk * (telecare_rr if ((fl & _U8_TELECARE) != 0 and level >= 1) else 1.0)
-        band = bands[age_m[i]]
         a = admission_table[band, level]
         u = bits[i] * UNIT
-        if not u / risk < a:
-            continue
         if u / min(a * risk, 1.0) < rise[sex[i], min(age_m[i] // 12, rise.shape[1] - 1), level]:
             need[i] = min(level + 1, 4)
         setting[i] = HOSPITAL
@@ -157,58 +245,68 @@ def emergency_admissions(bits, need, sex, age_m, alive, flags, setting, funding,
 
 
 @jit
-def informal_care(partner, offset, need, setting, alive, other_carer, partner_max_need, partner_hours,
-                  other_hours, hours):
-    """Unpaid hours a week available to each person (``processes.households.informal_hours`` with
-    ``partner_can_care``) into ``hours`` (float32); returns who has a partner able to care."""
-    n = need.shape[0]
-    can = np.empty(n, np.bool_)
-    ph, oh = np.float32(partner_hours), np.float32(other_hours)
-    for i in range(n):  # branch-free (masks and products, as the NumPy version), so that the loop vectorises
-        j = partner[i]
-        k = max(j - offset, 0)
-        sk = setting[k]
-        c = (j >= 0) & alive[k] & (need[k] <= partner_max_need) & (sk != RESIDENTIAL) & (sk != NURSING)
-        can[i] = c
-        s = setting[i]
-        h = c * ph + other_carer[i] * oh
-        hours[i] = h if alive[i] & (s != RESIDENTIAL) & (s != NURSING) else np.float32(0.0)
-    return can
+def _unmet_gap(s, need_hours, informal, package_hours, delivery_ratio):
+    """Hours a week of need left after unpaid care and formal care (``processes.households.unmet_hours``) for
+    someone with need 2+ at home in setting ``s``: reablement meets the need while it lasts."""
+    formal = np.float64(need_hours) if s == REABLEMENT else package_hours * delivery_ratio
+    return max((need_hours - informal) - formal, 0.0)
 
 
 @jit
-def add_community_support(hours, need, setting, alive, each):
-    """Community support: ``each`` hours a week (float32) to everyone at home in the community with need 2+ and
-    no unpaid care (``processes.households.community_support``)."""
-    for i in range(hours.shape[0]):
-        if hours[i] == 0 and need[i] >= 2 and alive[i] and setting[i] == COMMUNITY:
-            hours[i] = hours[i] + each
-
-
-@jit
-def mark_unmet(need, setting, alive, informal, package_hours, delivery_ratio, hours_table, reason, flags,
-               can, other_carer, partner_hours, other_hours):
-    """Set or clear each person's UNMET flag (``processes.households.unmet_hours`` > 0); returns unpaid carers
-    of people with need 2+ at home by hours band (``households.unpaid_carers``) and, from the same pass, the
-    home care hours a week in all packages (``Council.commissioned_hours``, an exact integer)."""
+def households(partner, offset, need, setting, alive, other_carer, package_hours, reason, flags, partner_max_need,
+               partner_hours, other_hours, hours_table, delivery_ratio, hours, alone):
+    """Unpaid care and unmet need in one pass (``processes.households``): each person's unpaid hours a week into
+    ``hours`` (float32: a partner who can care, ``partner_can_care``, and a carer outside the household; none in a
+    care home), and their UNMET flag set or cleared (``unmet_hours`` > 0). Rows of people with need 2+ at home in
+    the community with no unpaid care go into ``alone``, in row order, for community support
+    (``community_support``). Returns the unpaid carers of people with need 2+ at home by hours band
+    (``unpaid_carers``), the home care hours a week in all packages (``Council.commissioned_hours``, an exact
+    integer) and how many rows it wrote to ``alone``."""
     carers = np.zeros(2)
-    commissioned = 0
+    commissioned = n_alone = 0
+    ph, oh = np.float32(partner_hours), np.float32(other_hours)
     p_band, o_band = int(partner_hours >= 20), int(other_hours >= 20)
     for i in range(need.shape[0]):
+        j = partner[i]
+        k = max(j - offset, 0)
+        sk = setting[k]  # branch-free: whether a partner exists is as likely as not
+        can = (j >= 0) & alive[k] & (need[k] <= partner_max_need) & (sk != RESIDENTIAL) & (sk != NURSING)
         s = setting[i]
-        if alive[i] and s == HOME_CARE:
+        at_home = alive[i] & (s != RESIDENTIAL) & (s != NURSING)
+        h = can * ph + other_carer[i] * oh
+        h = h if at_home else np.float32(0.0)
+        hours[i] = h
+        fl = flags[i]
+        if not (at_home and s != HOSPITAL and need[i] >= 2):
+            if s == HOME_CARE and alive[i]:
+                commissioned += package_hours[i]
+            if fl & _U8_UNMET:
+                flags[i] = fl & ~_U8_UNMET
+            continue
+        if s == HOME_CARE:
             commissioned += package_hours[i]
-        gap = 0.0
-        if alive[i] and s != RESIDENTIAL and s != NURSING and s != HOSPITAL and need[i] >= 2:
-            needed = hours_table[reason[i], need[i]]
-            formal = np.float64(needed) if s == REABLEMENT else package_hours[i] * delivery_ratio
-            gap = max((needed - informal[i]) - formal, 0.0)
-            if can[i]:
-                carers[p_band] += 1
-            if other_carer[i]:
-                carers[o_band] += 1
+        gap = _unmet_gap(s, hours_table[reason[i], need[i]], hours[i], package_hours[i], delivery_ratio)
+        flags[i] = (fl | _U8_UNMET) if gap > 0 else (fl & ~_U8_UNMET)
+        if can:
+            carers[p_band] += 1
+        if other_carer[i]:
+            carers[o_band] += 1
+        if hours[i] == 0 and s == COMMUNITY:
+            alone[n_alone] = i
+            n_alone += 1
+    return carers, commissioned, n_alone
+
+
+@jit
+def community_support(rows, each, hours, need, setting, package_hours, reason, flags, hours_table, delivery_ratio):
+    """Community support: ``each`` hours a week (float32) to the people of ``rows`` (``households``' ``alone``:
+    need 2+ at home in the community, no unpaid care; ``processes.households.community_support``), and their
+    UNMET flag set again on the hours they now have."""
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        hours[i] = hours[i] + each
+        gap = _unmet_gap(setting[i], hours_table[reason[i], need[i]], hours[i], package_hours[i], delivery_ratio)
         flags[i] = (flags[i] | _U8_UNMET) if gap > 0 else (flags[i] & ~_U8_UNMET)
-    return carers, commissioned
 
 
 @jit
@@ -301,8 +399,7 @@ def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_sinc
             counts[3] += package_hours[i]
         if not in_home and s != HOSPITAL and lv >= 2:
             needed = hours_table[reason[i], lv]
-            formal = np.float64(needed) if s == REABLEMENT else package_hours[i] * delivery_ratio
-            gap = max((needed - informal[i]) - formal, 0.0)
+            gap = _unmet_gap(s, needed, informal[i], package_hours[i], delivery_ratio)
             gap_out[k] = gap
             if gap > 0:
                 unmet_by_band[band] += 1

@@ -20,7 +20,7 @@ from .actors.council import Council, MonthFlows, StartContact
 from .actors.nhs import NHSBody
 from .actors.workforce import HomeCareWorkforce
 from .metrics import Recorder
-from .population import (COLUMNS, COMMUNITY, TELECARE, Population, couples_side_by_side, entrant_cohorts,
+from .population import (COLUMNS, TELECARE, Population, couples_side_by_side, entrant_cohorts,
                          link_partners, new_people, synthesise_council)
 from .processes import demography, hospital, households
 from .scenario import MIGRATION_BAND_EDGES, Scenario, start_year_month
@@ -35,7 +35,7 @@ class CouncilMonth:
     month: int
     v: dict
     died: np.ndarray = None
-    u_survivors: np.ndarray = None  # the demography draws (uint32), rescaled for survivors (churn reads them)
+    candidates: np.ndarray = None  # rows that move away this month unless they have a partner (kernels.age_and_die)
     n_entrants: int = 0
     n_migrants: int = 0
     n_movers: int = 0  # moved away this month (churn), each replaced by a newcomer
@@ -59,7 +59,8 @@ class CareModel(mesa.Model):
         super().__init__(rng=streams.stream(seed, replicate, "ENGLAND", "model"))
         self.profile = StepProfile()  # seconds by process (``caresim run --profile``); never part of the results
         self.buffers = Buffers()  # work arrays reused every month (masks, unpaid hours)
-        self._death_p: tuple[int | None, np.ndarray | None] = (None, None)  # this month's death table, once
+        self._death_p: tuple = (None, None, None, None)  # this month's death table and draw thresholds, once
+        self._need_t: dict[int, tuple] = {}  # each council's need-move thresholds and the parameters they are for
         self.scenario = scenario
         self.replicate = replicate
         self.tables = rates.rate_tables(scenario)
@@ -314,12 +315,14 @@ class CareModel(mesa.Model):
         """Ageing, deaths by age, sex and need, widowhood, young people turning 18, net migration, churn."""
         sc, v, c = self.scenario, ctx.v, ctx.c
         rng = self._rng[(c, "demography")]
-        p = self._death_probability(ctx.t)
+        death_t, move_t = self._death_thresholds(ctx.t)
         n = len(v["alive"])
         ctx.died = self.buffers.get("died", n, np.bool_)
-        ctx.u_survivors = streams.draw_bits(rng, n)  # one a person: death, then (rescaled) moving
-        kernels.age_and_die(v["age_m"], v["months_in_state"], v["alive"], ctx.u_survivors, p, v["sex"], v["need"],
-                            ctx.died)
+        candidates = self.buffers.get("candidates", n, np.int64)
+        bits = streams.draw_bits(rng, n)  # one a person: death, then (rescaled) moving
+        _, n_candidates = kernels.age_and_die(v["age_m"], v["months_in_state"], v["alive"], bits, death_t, move_t,
+                                              v["sex"], v["need"], v["setting"], ctx.died, candidates)
+        ctx.candidates = candidates[:n_candidates]
         demography.widow(v["partner"], ctx.died, self.population.blocks[c].start)
         if sc.demography.entrants:
             rng_e = self._rng[(c, "entrants")]
@@ -330,23 +333,27 @@ class CareModel(mesa.Model):
         self._migrate(ctx)
         self._churn(ctx)
 
-    def _death_probability(self, t: int) -> np.ndarray:
-        """Monthly death probabilities by (sex, age, need) at step ``t``, after mortality improvement; computed
-        once a month for all councils."""
-        if self._death_p[0] != t:
+    def _death_thresholds(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Draw thresholds by (sex, age, need) at step ``t`` for death (monthly probabilities after mortality
+        improvement, ``kernels.death_thresholds``) and for moving away (``kernels.churn_thresholds``); made once a
+        month for all councils."""
+        rate = max(self.scenario.demography.churn_per_year / 12.0, 0.0)
+        if self._death_p[:2] != (t, rate):
             factor = (1.0 - self.scenario.demography.mortality_improvement_per_year) ** (t / 12.0)
-            self._death_p = (t, self.tables.death_probability(factor))
-        return self._death_p[1]
+            p = self.tables.death_probability(factor)
+            death_t = kernels.death_thresholds(p)
+            self._death_p = (t, rate, death_t, kernels.churn_thresholds(p, death_t, rate))
+        return self._death_p[2], self._death_p[3]
 
     def _churn(self, ctx: CouncilMonth) -> None:
         """Population churn: working-age people at home without a partner move away (decided by their
-        demography uniform, rescaled for survivors), and as many newcomers of their ages arrive, unknown to the
+        demography uniform, rescaled for survivors: ``kernels.age_and_die`` found the candidates, and those still
+        with a partner after the month's deaths stay), and as many newcomers of their ages arrive, unknown to the
         council (drawn as at synthesis from the churn stream)."""
-        rate = self.scenario.demography.churn_per_year / 12.0
-        if rate <= 0:
+        if self.scenario.demography.churn_per_year <= 0:
             return
         v, rng = ctx.v, self._rng[(ctx.c, "churn")]
-        movers = kernels.movers(ctx.u_survivors, rate, v["alive"], v["age_m"], v["partner"], v["setting"])
+        movers = ctx.candidates[v["partner"][ctx.candidates] < 0]
         v["alive"][movers] = False  # gone from the area (not deaths)
         ctx.n_movers = len(movers)
         self._arrive(ctx, v["age_m"][movers].copy(), rng)
@@ -380,8 +387,17 @@ class CareModel(mesa.Model):
         v = ctx.v
         bits = streams.draw_bits(self._rng[(ctx.c, "needs")], len(v["need"]))
         kernels.need_transitions(bits, v["need"], v["sex"], v["age_m"], v["alive"], v["reason"], v["flags"],
-                                 self.tables.up, self.tables.down, self.scenario.needs.unmet_need_decline_rr,
-                                 self._unmet_norm[ctx.c], self.local[ctx.c].prevention.early_intervention_decline_rr)
+                                 *self._need_thresholds(ctx.c))
+
+    def _need_thresholds(self, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """Council ``c``'s need-move thresholds (``kernels.need_thresholds``), made again only when the
+        parameters they depend on change (a timeline can change both rates)."""
+        key = (self.scenario.needs.unmet_need_decline_rr, self._unmet_norm[c],
+               self.local[c].prevention.early_intervention_decline_rr)
+        cached = self._need_t.get(c)
+        if cached is None or cached[0] != key:
+            cached = self._need_t[c] = (key, *kernels.need_thresholds(self.tables.up, self.tables.down, *key))
+        return cached[1], cached[2]
 
     def _hospital(self, ctx: CouncilMonth) -> None:
         """Emergency admissions from home by age and need (NHS body), more with unmet need, fewer with
@@ -410,32 +426,33 @@ class CareModel(mesa.Model):
     def _households(self, ctx: CouncilMonth) -> None:
         """Unpaid care from partners (lost at widowhood) and other carers, plus community and voluntary
         support; who has unmet need now (it speeds decline and admissions next month)."""
-        v, council, ic = ctx.v, self.councils[ctx.c], self.scenario.informal_care
-        ctx.informal, can = self._informal_and_partners(ctx.c, v)
-        ctx.unpaid_carers, commissioned = kernels.mark_unmet(
-            v["need"], v["setting"], v["alive"], ctx.informal, v["package_hours"], council.delivery_ratio,
-            council.hours_table, v["reason"], v["flags"], can, v["other_carer"], ic.partner_hours_per_week,
-            ic.other_carer_hours_per_week)
+        ctx.informal, ctx.unpaid_carers, commissioned = self._unpaid_care(ctx.c, ctx.v, ctx.v["flags"])
         ctx.commissioned_hours = float(commissioned)  # home care hours a week in all packages, for the workforce
 
     def _informal(self, c: int, v: dict) -> np.ndarray:
         """Unpaid hours a week available to each person: household, other carers, community support."""
-        return self._informal_and_partners(c, v)[0]
+        return self._unpaid_care(c, v, v["flags"].copy())[0]
 
-    def _informal_and_partners(self, c: int, v: dict) -> tuple[np.ndarray, np.ndarray]:
-        """Unpaid hours a week available to each person (float32), and who has a partner able to care."""
-        ic = self.scenario.informal_care
-        hours = self.buffers.get("informal", len(v["alive"]), np.float32)
-        can = kernels.informal_care(v["partner"], self.population.blocks[c].start, v["need"], v["setting"], v["alive"],
-                                    v["other_carer"], ic.partner_max_need, ic.partner_hours_per_week,
-                                    ic.other_carer_hours_per_week, hours)
+    def _unpaid_care(self, c: int, v: dict, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """Unpaid hours a week available to each person (float32, a reused buffer) with UNMET marked in ``flags``
+        (``kernels.households``, then ``kernels.community_support``); unpaid carers of people with need 2+ at home
+        by hours band, and the home care hours a week in all packages."""
+        ic, council = self.scenario.informal_care, self.councils[c]
+        n = len(v["alive"])
+        hours = self.buffers.get("informal", n, np.float32)
+        alone = self.buffers.get("alone", n, np.int64)
+        carers, commissioned, n_alone = kernels.households(
+            v["partner"], self.population.blocks[c].start, v["need"], v["setting"], v["alive"], v["other_carer"],
+            v["package_hours"], v["reason"], flags, ic.partner_max_need, ic.partner_hours_per_week,
+            ic.other_carer_hours_per_week, council.hours_table, council.delivery_ratio, hours, alone)
         pv = self.local[c].prevention
-        if pv.community_support_hours_per_100k_adults > 0:
-            alone = np.count_nonzero((hours == 0) & (v["need"] >= 2) & v["alive"] & (v["setting"] == COMMUNITY))
+        if pv.community_support_hours_per_100k_adults > 0 and n_alone:
             available = pv.community_support_hours_per_100k_adults * self.adults[c] / 1e5 / self.scenario.run.scale
-            each = min(available / alone, pv.community_support_max_hours_per_person) if alone else 0.0
-            kernels.add_community_support(hours, v["need"], v["setting"], v["alive"], np.float32(each))
-        return hours, can
+            each = min(available / n_alone, pv.community_support_max_hours_per_person)
+            kernels.community_support(alone[:n_alone], np.float32(each), hours, v["need"], v["setting"],
+                                      v["package_hours"], v["reason"], flags, council.hours_table,
+                                      council.delivery_ratio)
+        return hours, carers, commissioned
 
     def _council(self, ctx: CouncilMonth) -> None:
         """The council: reablement, package reviews, requests, means test, admissions, payments; in March

@@ -48,56 +48,84 @@ def population(seed: int) -> dict[str, np.ndarray]:
     return v
 
 
+def rescaled(u: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """A survivor's death uniform rescaled to [0, 1) given survival, in 32 bits: ``(u - p) / (1 - p)``."""
+    return ((u - p) / (1.0 - p) * 2.0 ** 32).astype(np.uint32) * UNIT
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_age_and_die_equals_the_numpy_processes(tables, seed):
     v, w = population(seed), population(seed)
     bits = bits_of(np.random.default_rng(seed + 10).random(N) ** 8)  # small uniforms, so that many die
     u = bits * UNIT
-    death = tables.death_probability(0.97)
+    death, rate = tables.death_probability(0.97), 0.2
     demography.age_one_month(v["age_m"], v["alive"])
     demography.count_month_in_state(v["months_in_state"], v["alive"])
     died = demography.draw_deaths(u, death, v["sex"], v["age_m"], v["need"], v["alive"])
     v["alive"][died] = False
-    got, left = np.empty(N, bool), bits.copy()
-    assert kernels.age_and_die(w["age_m"], w["months_in_state"], w["alive"], left, death, w["sex"], w["need"], got) \
-        == died.sum() > 100
+    # churn candidates: survivors aged 18-64 at home whose rescaled draw is below the rate, partnered or not
+    p = death[v["sex"], np.minimum(v["age_m"] // 12, rates.N_AGES - 1), v["need"]]
+    want = demography.draw_movers(rescaled(np.maximum(u, p), p), rate, v["alive"], v["age_m"], np.full(N, -1),
+                                  v["setting"])
+
+    got, candidates = np.empty(N, bool), np.empty(N, np.int64)
+    death_t = kernels.death_thresholds(death)
+    n_died, n = kernels.age_and_die(w["age_m"], w["months_in_state"], w["alive"], bits, death_t,
+                                    kernels.churn_thresholds(death, death_t, rate), w["sex"], w["need"], w["setting"],
+                                    got, candidates)
+    assert n_died == died.sum() > 100
     np.testing.assert_array_equal(got, died)
     for name in ("age_m", "months_in_state", "alive"):
         np.testing.assert_array_equal(w[name], v[name])
-    # survivors keep a fresh draw for the churn: the 32 bits of (u - p) / (1 - p); other rows are untouched
-    survived = w["alive"]
-    p = death[w["sex"], np.minimum(w["age_m"] // 12, rates.N_AGES - 1), w["need"]][survived]
-    np.testing.assert_array_equal(left[survived], ((u[survived] - p) / (1.0 - p) * 2.0 ** 32).astype(np.uint32))
-    np.testing.assert_array_equal(left[~survived], bits[~survived])
+    assert len(want) > 100
+    np.testing.assert_array_equal(candidates[:n], want)
+
+
+def test_thresholds_give_the_float_comparisons_on_the_edges():
+    """A draw is below a threshold exactly when its uniform passes the float test, on the draws next to each
+    threshold (where a rounding slip would show), for death chances from 0 to 1 and churn rates 0 to 1."""
+    rng = np.random.default_rng(3)
+    death = rng.random((2, rates.N_AGES, 5)) ** 4
+    death[0, :, 0], death[1, :, 0] = 0.0, 1.0
+    death_t = kernels.death_thresholds(death)
+    for rate in (0.0, 1e-4, 0.2, 1.0):
+        move_t = kernels.churn_thresholds(death, death_t, rate)
+        p = death.ravel()
+        for offset in (-1, 0):
+            b = np.clip(death_t + offset, 0, 2 ** 32 - 1)
+            np.testing.assert_array_equal(b < death_t, b * UNIT < p)
+            young = (np.arange(p.size) // 5) % rates.N_AGES < 65
+            b = np.clip(move_t + offset, 0, 2 ** 32 - 1)
+            survivor = (b >= death_t) & (p < 1)
+            moves = rescaled(b * UNIT, np.where(survivor, p, 0.0)) < rate
+            np.testing.assert_array_equal((b < move_t)[survivor & young], moves[survivor & young])
+            assert not np.any((b < move_t) & (b >= death_t) & ~young)  # 65 and over: no one moves
 
 
 def test_a_survivors_rescaled_uniform_is_uniform_whatever_the_death_chance():
     """Given survival the rescaled uniform is uniform on [0, 1) whatever the death chance, so the churn drawn from
-    it is unbiased. 1,000,000 people, 200,000 at each need level with death chances 0 to 0.5 by level (some
-    100,000 survivors or more each): in each level the share of survivors below 0.1 and below 0.5 is within
-    0.006 of it, about 4 standard errors (0.0016 at most for 95,000 draws), with a fixed seed."""
+    it is unbiased. 1,000,000 people aged 18 at home, 200,000 at each need level with death chances 0 to 0.5 by
+    level (some 100,000 survivors or more each): in each level the share of survivors who would move at rates 0.1
+    and 0.5 is within 0.006 of the rate, about 4 standard errors (0.0016 at most for 95,000 draws), with a fixed
+    seed."""
     rng = np.random.default_rng(11)
     n = 1_000_000
     chance = np.array([0.0, 0.1, 0.2, 0.3, 0.5])
     death = np.ascontiguousarray(np.broadcast_to(chance, (2, rates.N_AGES, 5)))
+    death_t = kernels.death_thresholds(death)
     need = np.repeat(np.arange(5, dtype=np.uint8), n // 5)
-    bits, alive, died = rng.integers(0, 2 ** 32, n, dtype=np.uint32), np.ones(n, bool), np.empty(n, bool)
-    kernels.age_and_die(np.full(n, 18 * 12, np.uint16), np.zeros(n, np.uint16), alive, bits, death,
-                        np.zeros(n, np.uint8), need, died)
-    for level in range(5):
-        survivors = bits[alive & (need == level)] * UNIT
-        assert len(survivors) > 95_000
-        for q in (0.1, 0.5):
-            assert abs(np.mean(survivors < q) - q) < 0.006, (level, q)
-
-
-def test_movers_equal_draw_movers():
-    v = population(3)
-    bits = np.random.default_rng(4).integers(0, 2 ** 32, N, dtype=np.uint32)
-    want = demography.draw_movers(bits * UNIT, 0.2, v["alive"], v["age_m"], v["partner"], v["setting"])
-    got = kernels.movers(bits, 0.2, v["alive"], v["age_m"], v["partner"], v["setting"])
-    assert len(want) > 100
-    np.testing.assert_array_equal(got, want)
+    bits = rng.integers(0, 2 ** 32, n, dtype=np.uint32)
+    for q in (0.1, 0.5):
+        alive, died, candidates = np.ones(n, bool), np.empty(n, bool), np.empty(n, np.int64)
+        _, k = kernels.age_and_die(np.full(n, 18 * 12, np.uint16), np.zeros(n, np.uint16), alive, bits, death_t,
+                                   kernels.churn_thresholds(death, death_t, q), np.zeros(n, np.uint8), need,
+                                   np.zeros(n, np.uint8), died, candidates)
+        moving = np.zeros(n, bool)
+        moving[candidates[:k]] = True
+        for level in range(5):
+            survivors = alive & (need == level)
+            assert survivors.sum() > 95_000
+            assert abs(np.mean(moving[survivors]) - q) < 0.006, (level, q)
 
 
 @pytest.mark.parametrize("seed,rr,norm,ei", [(5, 2.5, 0.3, 0.6), (6, 1.0, 0.0, 1.0)])
@@ -109,8 +137,8 @@ def test_need_transitions_equal_transition_with_the_multipliers(tables, seed, rr
         * np.where((v["flags"] & EARLY_INTERVENTION) != 0, ei, 1.0)
     want = needs.transition(u, v["need"], v["sex"], v["age_m"], v["alive"], tables.up, tables.down, mult,
                             lifelong=v["reason"] == LEARNING_DISABILITY)
-    kernels.need_transitions(bits, w["need"], w["sex"], w["age_m"], w["alive"], w["reason"], w["flags"], tables.up,
-                             tables.down, rr, norm, ei)
+    kernels.need_transitions(bits, w["need"], w["sex"], w["age_m"], w["alive"], w["reason"], w["flags"],
+                             *kernels.need_thresholds(tables.up, tables.down, rr, norm, ei))
     assert np.count_nonzero(want != v["need"]) > 1000
     np.testing.assert_array_equal(w["need"], want)
 
@@ -139,7 +167,7 @@ def test_emergency_admissions_equal_the_numpy_rules(tables, defaults):
     n = kernels.emergency_admissions(
         bits, w["need"], w["sex"], w["age_m"], w["alive"], w["flags"], w["setting"], w["funding"], w["package_hours"],
         w["months_in_state"], w["waiting_since"], 3.0, 0.4, 0.7, body.admission_table, hospital.AGE_EDGES_MONTHS,
-        body.rise, 9)
+        body.rise, 9, kernels.admission_thresholds(3.0, 0.4, 0.7, body.admission_table))
     assert n == len(admitted) > 500
     for name in v:
         np.testing.assert_array_equal(w[name], v[name], err_msg=name)
@@ -156,24 +184,27 @@ def test_unpaid_care_and_unmet_need_equal_households(defaults, seed):
                                  hours_table[v["reason"], v["need"]])
     flags = np.where(gap > 0, v["flags"] | UNMET, v["flags"] & ~UNMET)
 
-    got = np.empty(N, np.float32)
-    got_can = kernels.informal_care(w["partner"], 0, w["need"], w["setting"], w["alive"], w["other_carer"], 2, 20.0,
-                                    7.5, got)
-    np.testing.assert_array_equal(got_can, can)
+    got, alone = np.empty(N, np.float32), np.empty(N, np.int64)
+    got_carers, commissioned, n_alone = kernels.households(
+        w["partner"], 0, w["need"], w["setting"], w["alive"], w["other_carer"], w["package_hours"], w["reason"],
+        w["flags"], 2, 20.0, 7.5, hours_table, 0.83, got, alone)
     np.testing.assert_array_equal(got, informal)
-    got_carers, commissioned = kernels.mark_unmet(w["need"], w["setting"], w["alive"], got, w["package_hours"], 0.83,
-                                                  hours_table, w["reason"], w["flags"], got_can, w["other_carer"],
-                                                  20.0, 7.5)
     np.testing.assert_array_equal(got_carers, carers)
     assert commissioned == v["package_hours"][v["alive"] & (v["setting"] == HOME_CARE)].sum(dtype=np.int64) > 0
     np.testing.assert_array_equal(w["flags"], flags)
     assert 0 < np.count_nonzero(gap) < N
 
-    alone = (informal == 0) & (v["need"] >= 2) & v["alive"] & (v["setting"] == COMMUNITY)
-    want = informal + households.community_support(alone, 1234.5, 3.0)
-    kernels.add_community_support(got, w["need"], w["setting"], w["alive"],
-                                  np.float32(min(1234.5 / alone.sum(), 3.0)))
+    # community support for those with need 2+ in the community and no unpaid care; their unmet need again
+    lone = (informal == 0) & (v["need"] >= 2) & v["alive"] & (v["setting"] == COMMUNITY)
+    np.testing.assert_array_equal(alone[:n_alone], np.flatnonzero(lone))
+    want = informal + households.community_support(lone, 1234.5, 3.0)
+    gap = households.unmet_hours(v["need"], v["setting"], v["alive"], want, v["package_hours"], 0.83,
+                                 hours_table[v["reason"], v["need"]])
+    kernels.community_support(alone[:n_alone], np.float32(min(1234.5 / lone.sum(), 3.0)), got, w["need"],
+                              w["setting"], w["package_hours"], w["reason"], w["flags"], hours_table, 0.83)
     np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(w["flags"], np.where(gap > 0, v["flags"] | UNMET, v["flags"] & ~UNMET))
+    assert np.count_nonzero((gap > 0) & lone) < lone.sum()  # support met some of their need
 
 
 @pytest.mark.parametrize("plain", [0.0, 0.9], ids=["random", "mostly_plain"])

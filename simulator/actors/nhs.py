@@ -29,6 +29,7 @@ class NHSBody(mesa.Agent):
     def set_params(self, params: NHS) -> None:
         """The NHS parameters in force (at the start, and when a timeline changes them)."""
         self.p = params
+        self._thresholds = {}  # admission draw thresholds by (unmet rr, unmet norm, telecare rr), for this table
         rates = np.array([params.emergency_admissions_per_year_need0[b] for b in NHS_AGE_BANDS])
         self.admission_table = hospital.monthly_admission_table(rates, np.asarray(params.admission_risk_by_need))
 
@@ -40,11 +41,15 @@ class NHSBody(mesa.Agent):
         mean, ``unmet_norm`` the share of need 2+ with unmet need then) and scaled by ``telecare_rr`` for people
         with telecare and some need. Returns the number admitted.
         """
+        key = (unmet_rr, unmet_norm, telecare_rr)
+        if key not in self._thresholds:  # one set a council (its unmet-need share and telecare), made once
+            self._thresholds[key] = kernels.admission_thresholds(*key, self.admission_table)
         bits = draw_bits(rng, len(v["alive"]))  # one a person: the admission, then (rescaled) the rise in a stay
         return kernels.emergency_admissions(bits, v["need"], v["sex"], v["age_m"], v["alive"], v["flags"], v["setting"],
                                             v["funding"], v["package_hours"], v["months_in_state"],
                                             v["waiting_since"], unmet_rr, unmet_norm, telecare_rr,
-                                            self.admission_table, hospital.AGE_EDGES_MONTHS, self.rise, t)
+                                            self.admission_table, hospital.AGE_EDGES_MONTHS, self.rise, t,
+                                            self._thresholds[key])
 
     def delayed_days(self, patients: np.ndarray, discharges: np.ndarray, vacancy_rate: float,
                      occupancy: float) -> np.ndarray:
