@@ -28,18 +28,11 @@ _U8_REABLED = int(REABLED)
 jit = numba.njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 
 
-@jit
-def band_table(edges):
-    """Band of every age in months up to ``MAX_AGE_MONTHS``: how many of the ascending ``edges`` it has reached
-    (as ``np.searchsorted(edges, age_m, side="right")``). Looked up by age, a band costs one load and no
-    branch (the bands of consecutive rows are in random order, so a loop over the edges mispredicts)."""
-    table = np.empty(MAX_AGE_MONTHS + 1, np.uint8)
-    for a in range(MAX_AGE_MONTHS + 1):
-        band = 0
-        while band < edges.shape[0] and a >= edges[band]:
-            band += 1
-        table[a] = band
-    return table
+def band_table(edges) -> np.ndarray:
+    """Band of every age in months up to ``MAX_AGE_MONTHS``: how many of the ascending ``edges`` (months) it has
+    reached (``np.searchsorted(edges, age_m, side="right")``), uint8. Looked up by age, a band costs one load and
+    no branch (the bands of consecutive rows are in random order, so a loop over the edges mispredicts)."""
+    return np.searchsorted(edges, np.arange(MAX_AGE_MONTHS + 1), side="right").astype(np.uint8)
 
 
 @jit
@@ -205,10 +198,10 @@ def admission_thresholds(admission_rr, unmet_norm, telecare_rr, admission_table)
 
 @jit
 def emergency_admissions(bits, need, sex, age_m, alive, flags, setting, funding, package_hours, months_in_state,
-                         waiting_since, admission_rr, unmet_norm, telecare_rr, admission_table, age_edges, rise, t,
+                         waiting_since, admission_rr, unmet_norm, telecare_rr, admission_table, bands, rise, t,
                          thresholds):
     """Emergency admissions of people at home (``NHSBody.admit``): probability ``admission_table[age band,
-    need]`` times the unmet-need multiplier and, with telecare and some need, ``telecare_rr``, admitted if the
+    need]`` (the band from ``bands``, by age in months) times the unmet-need multiplier and, with telecare and some need, ``telecare_rr``, admitted if the
     draw is below ``thresholds`` (``admission_thresholds`` of the same arguments); need may rise in the stay
     (``rise[sex, age, need]``); package suspended, queued first. ``bits``: one 32-bit draw a person, the uniform
     ``u = bits x 2**-32``; given admission, ``u / min(P x risk, 1)`` is a fresh uniform, which decides the rise.
@@ -216,7 +209,6 @@ def emergency_admissions(bits, need, sex, age_m, alive, flags, setting, funding,
     norm = 1.0 + (admission_rr - 1.0) * unmet_norm
     unmet_mult, met_mult = admission_rr / norm, 1.0 / norm
     n = need.shape[0]
-    bands = band_table(age_edges)
     admitted = 0
     for i in range(n):
         s = setting[i]
@@ -333,30 +325,39 @@ def rows_in_setting(alive, setting, code):
 
 @jit
 def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_since, informal, package_hours,
-          delivery_ratio, hours_table, died, band_edges, gap_out, informal_out):
-    """One pass for the end-of-month counts (``metrics.Recorder.record``): returns people by (age band, sex,
-    need), clients by (service, funder), people with unmet need and deaths by age band, long-term clients this
-    year by (age group, reason), a vector of counts (see ``TALLY``) and ``k``, how many people with need 2+ at
-    home it found. Their unmet hours a week go into ``gap_out[:k]`` and the unpaid hours they use into
-    ``informal_out[:k]`` (float32), in row order, for NumPy to sum: only those rows are written (everyone
-    else's gap is 0), so the pass moves no float a row for the rest."""
-    people = np.zeros(60, np.int64)  # integer counts (exact, and a 1-cycle add), returned as float64
+          delivery_ratio, hours_table, died, bands, gap_out, informal_out, work):
+    """The end-of-month counts (``metrics.Recorder.record``): returns people by (age band, sex, need), clients by
+    (service, funder), people with unmet need and deaths by age band, long-term clients this year by (age group,
+    reason), a vector of counts (see ``TALLY``) and ``k``, how many people with need 2+ at home it found. Their
+    unmet hours a week go into ``gap_out[:k]`` and the unpaid hours they use into ``informal_out[:k]``
+    (float32), in row order, for NumPy to sum: only those rows are written (everyone else's gap is 0), so the
+    pass moves no float a row for the rest. ``bands``: the age band of each age in months (``band_table``);
+    ``work``: room for a row number a person.
+
+    A first pass counts everyone alive by (band, sex, need), branch-free into four interleaved copies of the
+    counts (consecutive rows often add to the same count: one copy would make each add wait for the last), and
+    lists the rows with anything else to count; most people (alive in the community with need 0-1, not queued,
+    no long-term or early-intervention flag, telecare only without need) have none. A second pass counts those."""
+    people4 = np.zeros((4, 64), np.int64)  # integer counts (exact, and a 1-cycle add), returned as float64
     clients = np.zeros(12, np.int64)
     unmet_by_band = np.zeros(6, np.int64)
     deaths = np.zeros(6, np.int64)
     lts = np.zeros(6, np.int64)
     counts = np.zeros(11, np.int64)
-    bands = band_table(band_edges)
-    rare = _U8_LTS | _U8_EI | _U8_TELECARE
-    k = 0
+    rare = _U8_LTS | _U8_EI
+    n = 0
     for i in range(alive.shape[0]):
+        lv, fl, a = need[i], flags[i], alive[i]
+        people4[i & 3, (np.intp(bands[age_m[i]]) * 2 + sex[i]) * 5 + lv] += a
+        plain = (a & (setting[i] == COMMUNITY) & (lv < 2) & ((fl & rare) == 0) & (waiting_since[i] < 0)
+                 & (((fl & _U8_TELECARE) == 0) | (lv == 0)))
+        work[n] = i
+        n += np.intp(not plain) & np.intp(a | died[i] | ((fl & _U8_LTS) != 0))  # the dead: died, long-term
+    k = 0
+    for j in range(n):
+        i = work[j]
         band = np.intp(bands[age_m[i]])
         s, lv, fl = setting[i], need[i], flags[i]
-        # most people: alive at home in the community with need 0-1, not queued, no flag counted here; they
-        # add to the people count only (one branch for them, not twenty)
-        if alive[i] & (s == COMMUNITY) & (lv < 2) & ((fl & rare) == 0) & (waiting_since[i] < 0):
-            people[(band * 2 + sex[i]) * 5 + lv] += 1
-            continue
         in_home = s == RESIDENTIAL or s == NURSING
         if died[i]:
             deaths[band] += 1
@@ -366,7 +367,6 @@ def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_sinc
             lts[(1 if band > 0 else 0) * 3 + reason[i]] += 1
         if not alive[i]:
             continue
-        people[(band * 2 + sex[i]) * 5 + lv] += 1
         svc = -1
         if s == HOME_CARE:
             svc = 0
@@ -410,6 +410,7 @@ def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_sinc
                     counts[1] += 1
                 elif s == HOME_CARE:
                     counts[2] += 1
+    people = people4.sum(axis=0)[:60]
     return (people.astype(np.float64), clients.astype(np.float64), unmet_by_band.astype(np.float64),
             deaths.astype(np.float64), lts.astype(np.float64), counts.astype(np.float64), k)
 

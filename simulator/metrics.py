@@ -21,6 +21,7 @@ from .population import REASONS
 
 AGE_BANDS = ("18-64", "65-69", "70-74", "75-79", "80-84", "85+")
 AGE_BAND_EDGES = np.array([65, 70, 75, 80, 85])  # years
+AGE_BAND_OF_MONTH = kernels.band_table(AGE_BAND_EDGES * 12)  # AGE_BANDS index by age in months
 CARE_HOURS = ("under_20", "20_plus")  # hours of unpaid care given a week, in the Census 2021 bands
 HELP = ("unpaid_only", "formal")  # how people 65+ with need at home are helped (HSE's question)
 AGE_GROUPS = ("18-64", "65+")  # the working-age / older split of the published activity and finance returns
@@ -151,7 +152,7 @@ class Recorder:
         people, clients, unmet, deaths, lts, counts, n_at_home = kernels.tally(
             v["alive"], v["age_m"], v["sex"], v["need"], v["setting"], v["funding"], v["flags"], v["reason"],
             v["waiting_since"], informal, v["package_hours"], council.delivery_ratio, council.hours_table, ctx.died,
-            AGE_BAND_EDGES * 12, gap, used)
+            AGE_BAND_OF_MONTH, gap, used, self.buffers.get("rows", n, np.int64))
         k = dict(zip(kernels.TALLY, counts))
         d["people"][t, c] = people.reshape(6, 2, 5)
         d["clients"][t, c] = clients.reshape(4, 3)

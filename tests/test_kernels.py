@@ -166,8 +166,8 @@ def test_emergency_admissions_equal_the_numpy_rules(tables, defaults):
     v["flags"][admitted] = (v["flags"][admitted] | KNOWN) & ~ASSESSED
     n = kernels.emergency_admissions(
         bits, w["need"], w["sex"], w["age_m"], w["alive"], w["flags"], w["setting"], w["funding"], w["package_hours"],
-        w["months_in_state"], w["waiting_since"], 3.0, 0.4, 0.7, body.admission_table, hospital.AGE_EDGES_MONTHS,
-        body.rise, 9, kernels.admission_thresholds(3.0, 0.4, 0.7, body.admission_table))
+        w["months_in_state"], w["waiting_since"], 3.0, 0.4, 0.7, body.admission_table,
+        kernels.band_table(hospital.AGE_EDGES_MONTHS), body.rise, 9, kernels.admission_thresholds(3.0, 0.4, 0.7, body.admission_table))
     assert n == len(admitted) > 500
     for name in v:
         np.testing.assert_array_equal(w[name], v[name], err_msg=name)
@@ -222,7 +222,8 @@ def test_tally_counts_what_the_masks_count(defaults, plain):
     gap, used = np.empty(N), np.empty(N, np.float32)
     people, clients, unmet, deaths, lts, counts, k = kernels.tally(
         v["alive"], v["age_m"], v["sex"], v["need"], v["setting"], v["funding"], v["flags"], v["reason"],
-        v["waiting_since"], informal, v["package_hours"], 0.9, hours_table, died, edges, gap, used)
+        v["waiting_since"], informal, v["package_hours"], 0.9, hours_table, died, kernels.band_table(edges), gap, used,
+        np.empty(N, np.int64))
     alive, setting, band = v["alive"], v["setting"], np.searchsorted(edges, v["age_m"], side="right")
     want_gap = households.unmet_hours(v["need"], setting, alive, informal, v["package_hours"], 0.9,
                                       hours_table[v["reason"], v["need"]])

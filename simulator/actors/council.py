@@ -18,17 +18,17 @@ import numpy as np
 
 from .. import kernels
 from ..population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
-                          LEARNING_DISABILITY, LTS_THIS_YEAR, NHS_FUNDED, NO_FUNDING, NOT_WAITING, NURSING, REABLED,
-                          REABLEMENT, REASONS, RESIDENTIAL, SELF_FUNDED)
+                          LEARNING_DISABILITY, LTS_THIS_YEAR, NO_FUNDING, NOT_WAITING, REABLED, REABLEMENT, REASONS,
+                          SELF_FUNDED)
 from ..finance import INCOME_SOURCES, IncomePlan, monthly
 from ..scenario import Local
+from . import admissions
 from .care_market import CareHomeMarket
 
 WEEKS_PER_MONTH = 365.25 / 7 / 12
 WEEKS_PER_YEAR = 365.25 / 7
 SERVICES = ("home_care", "reablement", "residential", "nursing")
 HOME, REAB, RES, NUR = range(4)
-SETTING_OF_SERVICE = np.array([HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING], np.uint8)
 OTHER_ITEMS = ("assessment", "telecare", "early_intervention", "day_services")  # council spend outside care services
 
 
@@ -50,15 +50,6 @@ def cut_pro_rata(hours: np.ndarray, cut: int) -> np.ndarray:
 def admit_within(costs: np.ndarray, headroom: float) -> np.ndarray:
     """Admit candidates in queue order while the running total of their costs fits the headroom."""
     return np.cumsum(costs) <= headroom
-
-
-def rank_within(groups: np.ndarray, n_groups: int) -> np.ndarray:
-    """Position of each element among earlier elements of the same group (0-based)."""
-    rank = np.zeros(len(groups), np.int64)
-    for g in range(n_groups):
-        idx = np.flatnonzero(groups == g)
-        rank[idx] = np.arange(len(idx))
-    return rank
 
 
 @dataclass(frozen=True)
@@ -265,11 +256,9 @@ class Council(mesa.Agent):
         """Weekly cost to the council of each place it funds, net of the client's charge (``weekly_fee`` less
         ``weekly_charge``, capped at the fee), GBP per agent, in row order: care home places only, or all but
         reablement (paid by the episode). Also the working-age home care clients it funds."""
-        p, c = self.policy, self.policy.unit_costs_gbp
+        p = self.policy
         rows = self._rows(v)
-        home = self.care_home_cost_index
-        rates = np.array([[home * c.residential_per_week_18_64, home * c.residential_per_week_65plus],
-                          [home * c.nursing_per_week_18_64, home * c.nursing_per_week_65plus]])
+        rates = self._care_home_rates()
         out = np.empty(len(rows))
         k, young_home = kernels.council_net_fees(
             rows, v["setting"], v["funding"], v["age_m"], v["package_hours"], v["savings"], self._base_hourly_rate(),
@@ -586,144 +575,67 @@ class Council(mesa.Agent):
         self.spent += cost
         return np.sort(np.concatenate([assessed, done]))
 
-    def _plan(self, v: dict, idx: np.ndarray, informal: np.ndarray) -> np.ndarray:
+    def _plan(self, v: dict, idx: np.ndarray, informal: np.ndarray, terms: admissions.Terms) -> np.ndarray:
         """Planned service for each queued person, in queue order (-1: unpaid care already meets the need)."""
         p = self.policy
-        need = v["need"][idx]
-        net = self.hours_needed(v, idx) - informal[idx]
-        eligible = need >= self.threshold
-        home = eligible & (net > self.max_hours(v["age_m"][idx]))
-        nursing = self.draws.random(len(idx)) < p.nursing_share_of_placements
-        ward = v["setting"][idx] == HOSPITAL
-        # reablement: on leaving hospital for anyone queued, from home for those the council would fund
-        offered = ward | ((v["setting"][idx] == COMMUNITY) & ~self._would_self_fund(v, idx, informal))
-        reable = p.reablement_first & ~home & (need <= p.reablement_max_need) \
-            & ((v["flags"][idx] & REABLED) == 0) & offered & (v["reason"][idx] != LEARNING_DISABILITY)
-        plan = np.where((net > 0) & eligible, HOME, -1)  # below the threshold: reablement from hospital only
-        # reablement where there is a place (in queue order); the rest get what they would have had
-        in_reab = len(self._rows(v, setting=REABLEMENT))
-        reable &= np.cumsum(reable) <= max(self.reablement_slots - in_reab, 0)
-        plan = np.where(reable, REAB, plan)
-        plan = np.where(home, np.where(nursing, NUR, RES), plan)
-        # already in home care and still fine at home: nothing to admit
-        plan = np.where((v["setting"][idx] == HOME_CARE) & ~home, -1, plan)
-        return plan
+        u_nursing = self.draws.random(len(idx))
+        room = max(self.reablement_slots - len(self._rows(v, setting=REABLEMENT)), 0)  # reablement places left
+        return admissions.plan_services(idx, v["need"], v["setting"], v["flags"], v["reason"], v["age_m"],
+                                        v["partner"], v["savings"], v["housing"], informal, self.hours_table,
+                                        self.threshold, u_nursing, p.nursing_share_of_placements,
+                                        p.reablement_first, p.reablement_max_need, room, terms)
+
+    def _terms(self, month: int, initial: bool) -> admissions.Terms:
+        """This month's rules and prices for admissions (``admissions.Terms``)."""
+        p, c = self.policy, self.policy.unit_costs_gbp
+        return admissions.Terms(
+            np.float32(p.upper_capital_limit_gbp), p.lower_capital_limit_gbp,
+            p.upper_capital_limit_gbp - p.lower_capital_limit_gbp, p.tariff_income_per_250_gbp,
+            p.care_home_income_contribution_gbp_per_week, self._base_hourly_rate(), self.price, p.max_home_care_hours,
+            p.max_home_care_hours_18_64, self.package_factor, self.chc_share, self._day_services_per_week(1),
+            c.reablement_per_episode, self.weeks_left(month), self.scale, self.frozen, p.hospital_discharge_priority,
+            initial)
+
+    def _care_home_rates(self) -> np.ndarray:
+        """Care home fees a week before the price index at local cost levels, [residential, nursing] x [18-64, 65+]."""
+        home, c = self.care_home_cost_index, self.policy.unit_costs_gbp
+        return np.array([[home * c.residential_per_week_18_64, home * c.residential_per_week_65plus],
+                         [home * c.nursing_per_week_18_64, home * c.nursing_per_week_65plus]])
 
     def _admit(self, v: dict, informal: np.ndarray, t: int, month: int, f: MonthFlows, initial: bool,
                idx: np.ndarray) -> None:
-        """Admissions from the assessed queue ``idx`` (rows in row order): the plan, the means test, capacity in
-        queue order, then money."""
+        """Admissions from the assessed queue ``idx`` (rows in row order): the plan, the means test, the care home
+        ceiling, capacity in queue order, then money (``admissions.plan_services`` and ``admissions.admit``)."""
         p = self.policy
         if not len(idx):
             return
         # hospital patients first (discharge), then the oldest request; ties in random order
         order = np.lexsort((self.draws.random(len(idx)), v["waiting_since"][idx], v["setting"][idx] != HOSPITAL))
         idx = idx[order]
-        plan = self._plan(v, idx, informal)
-        settled = plan < 0  # need met by unpaid care: leaves the queue (and hospital), stays known
-        v["waiting_since"][idx[settled]] = NOT_WAITING
-        v["setting"][idx[settled & (v["setting"][idx] == HOSPITAL)]] = COMMUNITY
-        idx, plan = idx[~settled], plan[~settled]
-
-        in_home = (plan == RES) | (plan == NUR)
-        # NHS continuing healthcare is not means-tested: drawn for nursing placements at need 4 of patients
-        # leaving hospital, where it is assessed (and for everyone at the start), not again each month of a wait
-        assessed_for_chc = (v["setting"][idx] == HOSPITAL) | initial
-        chc = (plan == NUR) & (v["need"][idx] == 4) & assessed_for_chc & (self.draws.random(len(idx)) < self.chc_share)
-        selfpay = self._above_limit(v, idx, in_home) & (plan != REAB) & ~chc  # reablement is free of charge
-        outside = selfpay | chc  # paid for by the person or the NHS, not the council's budget
-        net = np.maximum(self.hours_needed(v, idx) - informal[idx], 0.0)
-        hours = np.minimum(net, self.max_hours(v["age_m"][idx])).round()
-        hours = np.where(selfpay, hours, np.floor(hours * self.package_factor))
-        # council-funded care home places beyond the ceiling: a patient goes home with the largest home care
-        # package; everyone stays queued for a place (people at home keep what they have meanwhile)
-        over = self._beyond_ceiling(v, idx, plan, in_home & ~outside)
-        held = int(np.count_nonzero(over))  # still waiting for a place
-        if over.any():
-            plan = np.where(over, HOME, plan)
-            in_home &= ~over
-            keep = over & (v["setting"][idx] != HOSPITAL)
-            idx, plan, in_home, chc, selfpay, outside, hours = (a[~keep] for a in (idx, plan, in_home, chc, selfpay,
-                                                                                   outside, hours))
-            over = over[~keep]
-
-        # capacity in queue order: beds by kind and home care hours. Those paid from
-        # outside the council's budget buy in the market first, so they never wait behind people the
-        # council cannot fund.
-        free = self.market.free_beds()
-        kind = np.where(plan == NUR, 1, 0)
-        out_rank = rank_within(np.where(in_home & outside, kind, 2), 3)
-        fits_out = in_home & outside & (out_rank < free[kind])
-        taken = np.bincount(kind[fits_out], minlength=2)
-        council_rank = rank_within(np.where(in_home & ~outside, kind, 2), 3)
-        fits = np.where(outside, ~in_home | fits_out, ~in_home | (council_rank < free[kind] - taken[kind]))
-        if self.frozen:  # placements frozen after an overspend: the council funds no new care home places
-            fits &= outside | ~in_home
-        wants_hours = plan == HOME
-        hours_free = self.free_hours(v)
-        out_hours = np.cumsum(np.where(wants_hours & outside, hours, 0.0))
-        fits_out_hours = out_hours <= hours_free
-        used = out_hours[fits_out_hours & wants_hours & outside].max(initial=0.0)
-        council_hours = np.cumsum(np.where(wants_hours & ~outside, hours, 0.0))
-        hours_ok = np.where(outside, fits_out_hours, council_hours <= hours_free - used)
-        fits &= ~wants_hours | hours_ok
-        f.pending_hours = float(hours[wants_hours & ~hours_ok].sum())
-
-        # money: council-funded candidates admitted while the year's headroom lasts
-        fee = self.weekly_fee(plan, v["age_m"][idx], hours)
-        fee -= np.minimum(self.weekly_charge(v, idx, plan), fee)  # the council's cost, net of the client's charge
-        fee += np.where((plan == HOME) & (v["age_m"][idx] < 65 * 12), self._day_services_per_week(1), 0.0)
-        cost = np.where(plan == REAB, p.unit_costs_gbp.reablement_per_episode * self.price,
-                        fee * self.weeks_left(month)) * self.scale
-        council = fits & ~outside
-        admitted = fits & outside
-        cand = np.flatnonzero(council)
-        headroom = self.headroom(v, month)
-        ok = admit_within(cost[cand], headroom)
-        if p.hospital_discharge_priority and not ok.all():  # discharges go ahead while cuts to packages can pay
-            ward = v["setting"][idx[cand]] == HOSPITAL
-            cuttable = self._home_care_weekly_cost(v) * self.weeks_left(month)
-            ok |= ward & admit_within(np.where(ward, cost[cand], 0.0), headroom + cuttable)
-        admitted[cand[ok]] = True
-
-        f.waiting_for_bed = int(np.count_nonzero(in_home & ~admitted)) + held
-        rows = idx[admitted]
-        plan_a = plan[admitted]
-        payer = np.select([selfpay[admitted], chc[admitted]], [1, 2], 0)  # FUNDERS order: council, self, NHS
-        discharged = (v["setting"][rows] == HOSPITAL) & (payer != 2)
-        f.discharges += np.bincount(in_home[admitted][discharged].astype(np.int64), minlength=2)
-        v["setting"][rows] = SETTING_OF_SERVICE[plan_a]
+        terms = self._terms(month, initial)
+        plan = self._plan(v, idx, informal, terms)
+        u_chc = self.draws.random(int(np.count_nonzero(plan >= 0)))  # continuing healthcare, for those left
+        # what the council has: money (each a scan of its roster), beds and workers' hours
+        care_homes = bool(np.any((plan == RES) | (plan == NUR)))
+        room = self.care_home_room(v) if care_homes else np.inf
+        cuttable = self._home_care_weekly_cost(v) * self.weeks_left(month) if p.hospital_discharge_priority else 0.0
+        rows, admitted, discharges, f.waiting_for_bed, f.pending_hours, beds = admissions.admit(
+            idx, plan, u_chc, v["need"], v["setting"], v["funding"], v["age_m"], v["partner"], v["savings"],
+            v["housing"], v["package_hours"], v["months_in_state"], v["waiting_since"], v["reason"], informal,
+            self.hours_table, self._care_home_rates(), self.market.free_beds(), self.free_hours(v),
+            self.headroom(v, month), cuttable, room, terms)
         if self._roster is not None:
             self._roster = kernels.merge_rows(self._roster, rows)
-        v["funding"][rows] = np.array([COUNCIL_FUNDED, SELF_FUNDED, NHS_FUNDED], np.uint8)[payer]
-        v["package_hours"][rows] = np.where(plan_a == HOME, hours[admitted], 0).astype(np.uint8)
-        v["months_in_state"][rows] = 0
-        v["waiting_since"][rows[~over[admitted]]] = NOT_WAITING  # beyond the ceiling: still queued for a place
-        # moving into a care home: the home is sold or deferred, its value joins capital
-        moving = rows[(plan_a == RES) | (plan_a == NUR)]
-        sold = moving[v["partner"][moving] < 0]
-        v["savings"][sold] += v["housing"][sold]
-        v["housing"][sold] = 0.0
-        v["package_hours"][moving] = 0
-        for k, kind_setting in ((0, RES), (1, NUR)):
-            self.market.admit(k, int(np.count_nonzero(plan_a == kind_setting)))
-        f.admissions += np.bincount(plan_a * 3 + payer, minlength=12).reshape(4, 3)
-        reab_paid = np.count_nonzero(plan_a == REAB)
-        f.spend[REAB] += reab_paid * p.unit_costs_gbp.reablement_per_episode * self.price * self.scale
-
-    def _beyond_ceiling(self, v: dict, idx: np.ndarray, plan: np.ndarray, council_home: np.ndarray) -> np.ndarray:
-        """Which council-funded care home candidates (queue order) the care home ceiling turns away this month."""
-        room = self.care_home_room(v) if council_home.any() else np.inf  # the scan only when someone needs a place
-        if not np.isfinite(room):
-            return np.zeros(len(idx), bool)
-        fee = self.weekly_fee(plan, v["age_m"][idx], np.zeros(len(idx)))
-        fee -= np.minimum(self.weekly_charge(v, idx, plan), fee)
-        return council_home & ~admit_within(np.where(council_home, fee, 0.0) * self.scale, room)
+        for kind in (0, 1):
+            self.market.admit(kind, int(beds[kind]))
+        f.discharges += discharges
+        f.admissions += admitted
+        f.spend[REAB] += admitted[REAB].sum() * p.unit_costs_gbp.reablement_per_episode * self.price * self.scale
 
     def _pay(self, v: dict, f: MonthFlows) -> None:
         """This month's fees: council spend and charges, self-funders' spending down their capital (one compiled
         pass over the roster, ``kernels.council_payments``)."""
-        p, c = self.policy, self.policy.unit_costs_gbp
+        p = self.policy
         rows = self._rows(v)
         # home care is paid for the hours the workers deliver
         self.delivery_ratio = 1.0
@@ -731,9 +643,7 @@ class Council(mesa.Agent):
             commissioned = self._commissioned(v)
             if commissioned > self.workforce.capacity_hours:
                 self.delivery_ratio = self.workforce.capacity_hours / commissioned
-        home = self.care_home_cost_index
-        rates = np.array([[home * c.residential_per_week_18_64, home * c.residential_per_week_65plus],
-                          [home * c.nursing_per_week_18_64, home * c.nursing_per_week_65plus]])
+        rates = self._care_home_rates()
         charges, chc_fees, ran_down = np.empty(len(rows)), np.empty(len(rows)), np.empty(len(rows), np.int64)
         spend, self_spend, long_term, young, n_charges, n_chc, n_down = kernels.council_payments(
             rows, v["setting"], v["funding"], v["age_m"], v["package_hours"], v["savings"], v["reason"], v["flags"],

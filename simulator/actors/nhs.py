@@ -11,6 +11,7 @@ from ..scenario import NHS, NHS_AGE_BANDS
 from ..streams import draw_bits
 
 DAYS_PER_MONTH = 365.25 / 12
+AGE_BANDS = kernels.band_table(hospital.AGE_EDGES_MONTHS)  # the admission table's age band by age in months
 #: why a patient fit to leave is still in hospital: a package at home or a care home place being arranged, or
 #: no service to go to this month (no hours, bed or money)
 DELAY_REASONS = ("home_package", "care_home", "no_service")
@@ -48,7 +49,7 @@ class NHSBody(mesa.Agent):
         return kernels.emergency_admissions(bits, v["need"], v["sex"], v["age_m"], v["alive"], v["flags"], v["setting"],
                                             v["funding"], v["package_hours"], v["months_in_state"],
                                             v["waiting_since"], unmet_rr, unmet_norm, telecare_rr,
-                                            self.admission_table, hospital.AGE_EDGES_MONTHS, self.rise, t,
+                                            self.admission_table, AGE_BANDS, self.rise, t,
                                             self._thresholds[key])
 
     def delayed_days(self, patients: np.ndarray, discharges: np.ndarray, vacancy_rate: float,

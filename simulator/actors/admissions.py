@@ -1,0 +1,270 @@
+"""The council's admissions from its assessed queue, compiled: the plan, the means test, capacity and money.
+
+``Council._admit`` draws the month's random numbers and reads the money and capacity it has (from its roster, with
+NumPy), then hands the queue to these two passes. They do what the council's NumPy code did in some 130 calls
+over the queue, with the same arithmetic in the same order (float32 where the columns are float32, NumPy's
+rounding), so the results are the same bit for bit; the queue's rows are read once each, not once a call.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..kernels import jit
+from ..population import (COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, LEARNING_DISABILITY, NHS_FUNDED,
+                          NOT_WAITING, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED)
+
+HOME, REAB, RES, NUR = range(4)  # planned services (actors.council.SERVICES); -1: none
+_SETTING = np.array([HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING], np.uint8)
+_PAYER = np.array([COUNCIL_FUNDED, SELF_FUNDED, NHS_FUNDED], np.uint8)  # FUNDERS order: council, self, NHS
+_REABLED = int(REABLED)
+
+
+class Terms(NamedTuple):
+    """The council's rules and prices for this month's admissions (GBP at this year's prices unless said)."""
+
+    upper_limit: np.float32  # capital above which people pay for themselves (float32, as the savings column)
+    lower_limit: float  # tariff income starts above this capital, GBP
+    limit_span: float  # upper less lower limit, GBP
+    per_250: float  # weekly tariff income per GBP 250 between the limits, GBP
+    home_contribution: float  # a care home resident's weekly contribution from income, GBP
+    hourly_rate: float  # home care per hour before the price index (``Council._base_hourly_rate``), GBP
+    price: float  # real unit-cost index this year
+    max_hours_65: float  # most home care hours a week before a care home, 65 and over
+    max_hours_young: float  # the same, 18-64
+    package_factor: float  # council packages as a share of assessed hours
+    chc_share: float  # chance that a nursing placement at need 4 from hospital is NHS continuing healthcare
+    day_services_week: float  # day services a week that go with one working-age home care client, GBP
+    reablement_episode: float  # an episode of reablement, GBP
+    weeks_left: float  # weeks left in the financial year, this month included
+    scale: float  # people per agent
+    frozen: bool  # no new council-funded care home placements this year
+    discharge_priority: bool  # discharges go ahead while cuts to home care packages could pay for them
+    initial: bool  # the placements before the first month (everyone assessed for continuing healthcare)
+
+
+@jit
+def _ceiling(age_m, max_hours_65, max_hours_young):
+    """Most home care hours a week before a care home is planned instead (``Council.max_hours``)."""
+    return max_hours_65 if age_m >= 65 * 12 else max_hours_young
+
+
+@jit
+def _capital(savings, housing, partner, care_home):
+    """Capital for the means test (``Council._above_limit``), float32: savings, plus the home for someone without
+    a partner moving into a care home."""
+    return savings + (housing if care_home and partner < 0 else np.float32(0.0))
+
+
+@jit
+def _net_fee(plan, old, hours, savings, t, home_rates):
+    """Weekly cost to the council of a place (``Council.weekly_fee`` less ``Council.weekly_charge``, capped at
+    the fee), GBP: home care by ``hours``, care homes by kind and age, reablement nothing (paid by the episode)."""
+    fee = 0.0
+    if plan == HOME:
+        fee = hours * t.hourly_rate
+    elif plan == RES or plan == NUR:
+        fee = home_rates[plan - RES, np.intp(old)]
+    fee = fee * t.price
+    between = min(max(np.float64(savings) - t.lower_limit, 0.0), t.limit_span)
+    charge = np.ceil(between / 250.0) * t.per_250 + (t.home_contribution if plan == RES or plan == NUR else 0.0)
+    return fee - min(charge, fee)
+
+
+@jit
+def plan_services(idx, need, setting, flags, reason, age_m, partner, savings, housing, informal, hours_table,
+                  threshold, u_nursing, nursing_share, reablement_first, reablement_max_need, reablement_room, t):
+    """Planned service for each queued person ``idx`` (queue order; ``Council._plan``): HOME, REAB, RES, NUR or
+    -1 when unpaid care already meets the need. A care home where home care cannot meet the need within the
+    ceiling (nursing if ``u_nursing`` is below ``nursing_share``); reablement first where the policy says so, in
+    queue order while there is room, for people leaving hospital and for those at home the council would fund;
+    otherwise home care; nothing to admit for people in home care still fine at home."""
+    plan = np.empty(idx.shape[0], np.int64)
+    reabled = 0
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        lv, s = need[i], setting[i]
+        net = hours_table[reason[i], lv] - informal[i]  # float32
+        eligible = lv >= threshold
+        care_home = net > _ceiling(age_m[i], t.max_hours_65, t.max_hours_young)
+        home = eligible and care_home
+        would_pay = _capital(savings[i], housing[i], partner[i], care_home) > t.upper_limit
+        offered = s == HOSPITAL or (s == COMMUNITY and not would_pay)
+        reable = (reablement_first and not home and lv <= reablement_max_need and (flags[i] & _REABLED) == 0
+                  and offered and reason[i] != LEARNING_DISABILITY)
+        p = HOME if net > 0 and eligible else -1
+        if reable:
+            reabled += 1
+            if reabled <= reablement_room:
+                p = REAB
+        if home:
+            p = NUR if u_nursing[j] < nursing_share else RES
+        if s == HOME_CARE and not home:
+            p = -1
+        plan[j] = p
+    return plan
+
+
+@jit
+def admit(idx, plan, u_chc, need, setting, funding, age_m, partner, savings, housing, package_hours, months_in_state,
+          waiting_since, reason, informal, hours_table, home_rates, free_beds, hours_free, headroom, cuttable,
+          care_home_room, t):
+    """Admissions from the queue ``idx`` with its ``plan`` (``plan_services``), as ``Council._admit``:
+
+    1. People whose need unpaid care meets leave the queue (and hospital).
+    2. The means test (savings, and the home for someone alone moving into a care home, above the upper limit:
+       self-funders) and NHS continuing healthcare (``u_chc``, one a person left); hours by need less unpaid
+       care, within the ceiling, council packages times the package factor.
+    3. Council-funded care home places beyond the care home ceiling (``care_home_room``, GBP a week): a patient
+       goes home with the largest home care package, the rest stay queued.
+    4. Capacity in queue order, those paid from outside the council's budget first: beds by kind
+       (``free_beds``), home care hours (``hours_free``).
+    5. Money: council-funded places while the year's ``headroom`` (GBP) lasts; with discharge priority,
+       patients go ahead while cuts to packages (``cuttable``, GBP) could pay.
+
+    The admitted take their service, funding and package; people moving into a care home add a home they sell to
+    their capital. ``home_rates``: care home fees a week before the price index, [residential, nursing] x
+    [18-64, 65+]. Returns the admitted rows (queue order), admissions by (service, funder), discharges from
+    hospital by (home package, care home), people waiting for a bed, home care hours a week held back for want
+    of workers, and beds taken by kind."""
+    # 1. settled by unpaid care
+    open_ = np.empty(idx.shape[0], np.int64)  # positions in idx still to place
+    m = 0
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        if plan[j] < 0:
+            waiting_since[i] = NOT_WAITING
+            if setting[i] == HOSPITAL:
+                setting[i] = COMMUNITY
+        else:
+            open_[m] = j
+            m += 1
+    rows = np.empty(m, np.int64)
+    pl = np.empty(m, np.int64)
+    hours = np.empty(m)
+    in_home = np.empty(m, np.bool_)
+    chc = np.empty(m, np.bool_)
+    selfpay = np.empty(m, np.bool_)
+    # 2. means test, continuing healthcare, hours
+    for k in range(m):
+        i = idx[open_[k]]
+        p = plan[open_[k]]
+        rows[k], pl[k] = i, p
+        in_home[k] = p == RES or p == NUR
+        chc[k] = p == NUR and need[i] == 4 and (setting[i] == HOSPITAL or t.initial) and u_chc[k] < t.chc_share
+        selfpay[k] = (_capital(savings[i], housing[i], partner[i], in_home[k]) > t.upper_limit and p != REAB
+                      and not chc[k])
+        net = max(hours_table[reason[i], need[i]] - informal[i], np.float32(0.0))
+        h = np.rint(min(np.float64(net), _ceiling(age_m[i], t.max_hours_65, t.max_hours_young)))
+        hours[k] = h if selfpay[k] else np.floor(h * t.package_factor)
+    # 3. the care home ceiling
+    over = np.zeros(m, np.bool_)
+    held = 0
+    if np.isfinite(care_home_room):
+        committed = 0.0
+        for k in range(m):
+            if in_home[k] and not (selfpay[k] or chc[k]):
+                i = rows[k]
+                committed += _net_fee(pl[k], age_m[i] >= 65 * 12, 0.0, savings[i], t, home_rates) * t.scale
+                over[k] = not committed <= care_home_room
+        keep = np.ones(m, np.bool_)
+        for k in range(m):
+            if over[k]:
+                held += 1
+                pl[k] = HOME
+                in_home[k] = False
+                keep[k] = setting[rows[k]] == HOSPITAL  # patients go home; the rest wait where they are
+        if held:
+            rows, pl, hours, in_home, chc, selfpay, over = (rows[keep], pl[keep], hours[keep], in_home[keep],
+                                                           chc[keep], selfpay[keep], over[keep])
+            m = rows.shape[0]
+    outside = selfpay | chc  # paid for by the person or the NHS
+    # 4. capacity in queue order: beds by kind, then home care hours; outside the council's budget first
+    fits = np.ones(m, np.bool_)
+    ranked = np.zeros(2, np.int64)
+    taken = np.zeros(2, np.int64)
+    for k in range(m):
+        if in_home[k] and outside[k]:
+            kind = np.intp(pl[k] == NUR)
+            fits[k] = ranked[kind] < free_beds[kind]
+            taken[kind] += fits[k]
+            ranked[kind] += 1
+    ranked[:] = 0
+    for k in range(m):
+        if in_home[k] and not outside[k]:
+            kind = np.intp(pl[k] == NUR)
+            fits[k] = ranked[kind] < free_beds[kind] - taken[kind] and not t.frozen
+            ranked[kind] += 1
+    out_hours = used = pending = 0.0  # pending: hours a week held back for want of workers (whole hours: exact)
+    for k in range(m):
+        if pl[k] == HOME and outside[k]:
+            out_hours += hours[k]
+            if out_hours <= hours_free:
+                used = max(used, out_hours)
+            else:
+                fits[k] = False
+                pending += hours[k]
+    council_hours = 0.0
+    for k in range(m):
+        if pl[k] == HOME and not outside[k]:
+            council_hours += hours[k]
+            if not council_hours <= hours_free - used:
+                fits[k] = False
+                pending += hours[k]
+    # 5. money, for the council-funded candidates in queue order
+    admitted = fits & outside
+    cost = np.empty(m)
+    spent = 0.0
+    short = False
+    for k in range(m):
+        if fits[k] and not outside[k]:
+            i = rows[k]
+            old = age_m[i] >= 65 * 12
+            if pl[k] == REAB:
+                cost[k] = t.reablement_episode * t.price * t.scale
+            else:
+                fee = _net_fee(pl[k], old, hours[k], savings[i], t, home_rates)
+                fee += t.day_services_week if pl[k] == HOME and not old else 0.0
+                cost[k] = fee * t.weeks_left * t.scale
+            spent += cost[k]
+            admitted[k] = spent <= headroom
+            short = short or not admitted[k]
+    if t.discharge_priority and short:
+        ward_spent = 0.0
+        for k in range(m):
+            if fits[k] and not outside[k] and setting[rows[k]] == HOSPITAL:
+                ward_spent += cost[k]
+                admitted[k] = admitted[k] or ward_spent <= headroom + cuttable
+    # the admitted take their places
+    admissions = np.zeros((4, 3), np.int64)
+    discharges = np.zeros(2, np.int64)
+    beds = np.zeros(2, np.int64)
+    waiting_for_bed = held
+    n = 0
+    out = np.empty(m, np.int64)
+    for k in range(m):
+        if in_home[k] and not admitted[k]:
+            waiting_for_bed += 1
+        if not admitted[k]:
+            continue
+        i, p = rows[k], pl[k]
+        payer = 1 if selfpay[k] else (2 if chc[k] else 0)
+        if setting[i] == HOSPITAL and payer != 2:
+            discharges[np.intp(in_home[k])] += 1
+        setting[i] = _SETTING[p]
+        funding[i] = _PAYER[payer]
+        package_hours[i] = np.uint8(hours[k]) if p == HOME else 0
+        months_in_state[i] = 0
+        if not over[k]:
+            waiting_since[i] = NOT_WAITING
+        if p == RES or p == NUR:
+            if partner[i] < 0:  # the home is sold or deferred: its value joins capital
+                savings[i] = savings[i] + housing[i]
+                housing[i] = 0.0
+            beds[p - RES] += 1
+        admissions[p, payer] += 1
+        out[n] = i
+        n += 1
+    return out[:n], admissions, discharges, waiting_for_bed, pending, beds
