@@ -245,48 +245,87 @@ def _unmet_gap(s, need_hours, informal, package_hours, delivery_ratio):
 
 
 @jit
-def households(partner, offset, need, setting, alive, other_carer, package_hours, reason, flags, partner_max_need,
-               partner_hours, other_hours, hours_table, delivery_ratio, hours, alone):
-    """Unpaid care and unmet need in one pass (``processes.households``): each person's unpaid hours a week into
-    ``hours`` (float32: a partner who can care, ``partner_can_care``, and a carer outside the household; none in a
-    care home), and their UNMET flag set or cleared (``unmet_hours`` > 0). Rows of people with need 2+ at home in
-    the community with no unpaid care go into ``alone``, in row order, for community support
-    (``community_support``). Returns the unpaid carers of people with need 2+ at home by hours band
-    (``unpaid_carers``), the home care hours a week in all packages (``Council.commissioned_hours``, an exact
-    integer) and how many rows it wrote to ``alone``."""
-    carers = np.zeros(2)
-    commissioned = n_alone = 0
-    ph, oh = np.float32(partner_hours), np.float32(other_hours)
-    p_band, o_band = int(partner_hours >= 20), int(other_hours >= 20)
+def able_to_care(alive, need, setting, partner_max_need, able):
+    """Whether each person could care for a partner (``processes.households.partner_can_care``): alive, need at
+    most ``partner_max_need``, not in a care home. Branch-free: the compiler makes it a SIMD loop."""
     for i in range(need.shape[0]):
-        j = partner[i]
-        k = max(j - offset, 0)
-        sk = setting[k]  # branch-free: whether a partner exists is as likely as not
-        can = (j >= 0) & alive[k] & (need[k] <= partner_max_need) & (sk != RESIDENTIAL) & (sk != NURSING)
         s = setting[i]
-        at_home = alive[i] & (s != RESIDENTIAL) & (s != NURSING)
-        h = can * ph + other_carer[i] * oh
-        h = h if at_home else np.float32(0.0)
-        hours[i] = h
-        fl = flags[i]
-        if not (at_home and s != HOSPITAL and need[i] >= 2):
-            if s == HOME_CARE and alive[i]:
-                commissioned += package_hours[i]
-            if fl & _U8_UNMET:
-                flags[i] = fl & ~_U8_UNMET
-            continue
-        if s == HOME_CARE:
-            commissioned += package_hours[i]
-        gap = _unmet_gap(s, hours_table[reason[i], need[i]], hours[i], package_hours[i], delivery_ratio)
-        flags[i] = (fl | _U8_UNMET) if gap > 0 else (fl & ~_U8_UNMET)
-        if can:
-            carers[p_band] += 1
-        if other_carer[i]:
-            carers[o_band] += 1
+        able[i] = alive[i] & (need[i] <= partner_max_need) & (s != RESIDENTIAL) & (s != NURSING)
+
+
+@jit
+def _unpaid_row(i, can, setting, alive, need, other_carer, package_hours, flags, ph, oh, hours, cared):
+    """One person's unpaid hours a week into ``hours`` (float32; none in a care home), whether they have need 2+ at
+    home into ``cared``, their UNMET flag cleared (``mark_unmet`` sets it again); returns whether a partner and
+    another carer care for them, and their package's hours if in home care."""
+    s, a = setting[i], alive[i]
+    at_home = a & (s != RESIDENTIAL) & (s != NURSING)
+    oc = other_carer[i]
+    h = np.float32(can) * ph + np.float32(oc) * oh
+    hours[i] = h if at_home else np.float32(0.0)
+    c = at_home & (s != HOSPITAL) & (need[i] >= 2)
+    cared[i] = c
+    flags[i] = flags[i] & np.uint8(255 - _U8_UNMET)
+    return np.int64(can & c), np.int64(oc & c), np.int64(package_hours[i]) * np.int64(a & (s == HOME_CARE))
+
+
+@jit
+def unpaid_care(partner, offset, setting, alive, need, other_carer, package_hours, flags, able, partner_hours,
+                other_hours, hours, cared):
+    """Unpaid hours a week available to each person (``processes.households.informal_hours``): a partner who can
+    care (``able``, from ``able_to_care``) and a carer outside the household give ``partner_hours`` and
+    ``other_hours``; people in care homes get none. Also marks in ``cared`` the people with need 2+ at home (for
+    ``mark_unmet``) and clears every UNMET flag. Returns the unpaid carers of people with need 2+ at home, partners
+    and others (``unpaid_carers``), and the home care hours a week in all packages (``Council.commissioned_hours``,
+    an exact integer).
+
+    Couples sit side by side (``population.couples_side_by_side``; later arrivals come alone), so a partner is the
+    row before or after: the loop reads its neighbours' ``able`` instead of following the link, and runs as SIMD.
+    A partner anywhere else (not in a model's population) is looked up afterwards."""
+    n = need.shape[0]
+    ph, oh = np.float32(partner_hours), np.float32(other_hours)
+    base = np.int32(offset)
+    by_partner = by_other = commissioned = stray = 0
+    for i in range(1, n - 1):
+        j = partner[i] - (base + np.int32(i))  # the partner's row, less this one
+        can = ((j == 1) & able[i + 1]) | ((j == -1) & able[i - 1])
+        stray += np.int64((partner[i] >= 0) & (j != 1) & (j != -1))
+        p, o, h = _unpaid_row(i, can, setting, alive, need, other_carer, package_hours, flags, ph, oh, hours, cared)
+        by_partner += p
+        by_other += o
+        commissioned += h
+    for e in range(min(n, 2)):  # the first and last rows: their partner looked up
+        i = 0 if e == 0 else n - 1
+        j = np.int64(partner[i]) - offset
+        p, o, h = _unpaid_row(i, j >= 0 and able[j], setting, alive, need, other_carer, package_hours, flags, ph,
+                              oh, hours, cared)
+        by_partner += p
+        by_other += o
+        commissioned += h
+    if stray:  # partners elsewhere than the next or previous row: only whether a partner cares changes
+        for i in range(1, n - 1):
+            j = np.int64(partner[i]) - offset
+            if j >= 0 and abs(j - i) != 1 and able[j]:
+                by_partner += _unpaid_row(i, True, setting, alive, need, other_carer, package_hours, flags, ph, oh,
+                                          hours, cared)[0]
+    return by_partner, by_other, commissioned
+
+
+@jit
+def mark_unmet(rows, setting, need, reason, package_hours, flags, hours, hours_table, delivery_ratio, alone):
+    """Sets UNMET for the people of ``rows`` (need 2+ at home: ``unpaid_care``'s ``cared``) whose need unpaid care
+    and formal care leave unmet (``processes.households.unmet_hours`` > 0). Rows of those in the community with no
+    unpaid care go into ``alone``, in row order, for community support (``community_support``); returns how many."""
+    n_alone = 0
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        s = setting[i]
+        if _unmet_gap(s, hours_table[reason[i], need[i]], hours[i], package_hours[i], delivery_ratio) > 0:
+            flags[i] |= _U8_UNMET
         if hours[i] == 0 and s == COMMUNITY:
             alone[n_alone] = i
             n_alone += 1
-    return carers, commissioned, n_alone
+    return n_alone
 
 
 @jit
@@ -462,6 +501,8 @@ def request_scan(alive, need, threshold, waiting_since, setting, flags, reason, 
     left = np.empty(alive.shape[0], np.int64)
     new = np.empty(alive.shape[0], np.int64)
     for i in range(alive.shape[0]):
+        if waiting_since[i] < 0 and need[i] < threshold:  # most people: neither queued nor eligible
+            continue
         a, s, fl, lv = alive[i], setting[i], flags[i], need[i]
         eligible = a & (lv >= threshold)
         waiting = waiting_since[i] >= 0

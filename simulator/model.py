@@ -435,16 +435,22 @@ class CareModel(mesa.Model):
 
     def _unpaid_care(self, c: int, v: dict, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """Unpaid hours a week available to each person (float32, a reused buffer) with UNMET marked in ``flags``
-        (``kernels.households``, then ``kernels.community_support``); unpaid carers of people with need 2+ at home
-        by hours band, and the home care hours a week in all packages."""
-        ic, council = self.scenario.informal_care, self.councils[c]
+        (``kernels.unpaid_care``, ``kernels.mark_unmet``, then ``kernels.community_support``); unpaid carers of
+        people with need 2+ at home by hours band, and the home care hours a week in all packages."""
+        ic, council, buffers = self.scenario.informal_care, self.councils[c], self.buffers
         n = len(v["alive"])
-        hours = self.buffers.get("informal", n, np.float32)
-        alone = self.buffers.get("alone", n, np.int64)
-        carers, commissioned, n_alone = kernels.households(
-            v["partner"], self.population.blocks[c].start, v["need"], v["setting"], v["alive"], v["other_carer"],
-            v["package_hours"], v["reason"], flags, ic.partner_max_need, ic.partner_hours_per_week,
-            ic.other_carer_hours_per_week, council.hours_table, council.delivery_ratio, hours, alone)
+        hours, able, cared = (buffers.get("informal", n, np.float32), buffers.get("able", n, np.bool_),
+                              buffers.get("cared", n, np.bool_))
+        kernels.able_to_care(v["alive"], v["need"], v["setting"], ic.partner_max_need, able)
+        by_partner, by_other, commissioned = kernels.unpaid_care(
+            v["partner"], self.population.blocks[c].start, v["setting"], v["alive"], v["need"], v["other_carer"],
+            v["package_hours"], flags, able, ic.partner_hours_per_week, ic.other_carer_hours_per_week, hours, cared)
+        carers = np.zeros(2)  # by hours band: under 20 a week, 20 or more
+        carers[int(ic.partner_hours_per_week >= 20)] += by_partner
+        carers[int(ic.other_carer_hours_per_week >= 20)] += by_other
+        alone = buffers.get("alone", n, np.int64)
+        n_alone = kernels.mark_unmet(np.flatnonzero(cared), v["setting"], v["need"], v["reason"], v["package_hours"],
+                                     flags, hours, council.hours_table, council.delivery_ratio, alone)
         pv = self.local[c].prevention
         if pv.community_support_hours_per_100k_adults > 0 and n_alone:
             available = pv.community_support_hours_per_100k_adults * self.adults[c] / 1e5 / self.scenario.run.scale

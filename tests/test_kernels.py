@@ -9,7 +9,7 @@ import pytest
 from simulator import kernels, rates
 from simulator.population import (ASSESSED, COLUMNS, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE,
                                   HOSPITAL, KNOWN, LEARNING_DISABILITY, LTS_THIS_YEAR, NHS_FUNDED, NURSING, REABLED,
-                                  REABLEMENT, RESIDENTIAL, SELF_FUNDED, TELECARE, UNMET)
+                                  REABLEMENT, RESIDENTIAL, SELF_FUNDED, TELECARE, UNMET, couples_side_by_side)
 from simulator.processes import demography, hospital, households, needs
 from simulator.streams import UNIT
 
@@ -173,9 +173,31 @@ def test_emergency_admissions_equal_the_numpy_rules(tables, defaults):
         np.testing.assert_array_equal(w[name], v[name], err_msg=name)
 
 
-@pytest.mark.parametrize("seed", [9, 10])
-def test_unpaid_care_and_unmet_need_equal_households(defaults, seed):
-    v, w = population(seed), population(seed)
+def households_kernels(w: dict, offset: int, hours_table: np.ndarray) -> tuple:
+    """``kernels.able_to_care``, ``unpaid_care`` and ``mark_unmet`` as the model runs them (max need 2, 20 and 7.5
+    hours a week, delivery ratio 0.83): unpaid hours, carers by band, commissioned hours, rows alone."""
+    n = len(w["alive"])
+    able, cared, hours, alone = np.empty(n, bool), np.empty(n, bool), np.empty(n, np.float32), np.empty(n, np.int64)
+    kernels.able_to_care(w["alive"], w["need"], w["setting"], 2, able)
+    by_partner, by_other, commissioned = kernels.unpaid_care(
+        w["partner"], offset, w["setting"], w["alive"], w["need"], w["other_carer"], w["package_hours"], w["flags"],
+        able, 20.0, 7.5, hours, cared)
+    k = kernels.mark_unmet(np.flatnonzero(cared), w["setting"], w["need"], w["reason"], w["package_hours"],
+                           w["flags"], hours, hours_table, 0.83, alone)
+    return hours, np.array([by_other, by_partner], float), commissioned, alone[:k]
+
+
+@pytest.mark.parametrize("seed,side_by_side", [(9, False), (10, False), (9, True)],
+                         ids=["anywhere", "anywhere-2", "side_by_side"])
+def test_unpaid_care_and_unmet_need_equal_households(defaults, seed, side_by_side):
+    """Partners anywhere in the block (looked up after the SIMD pass) or side by side, as in a model (read from
+    the neighbouring rows); the block starting at global row 1000."""
+    v = population(seed)
+    if side_by_side:
+        v = couples_side_by_side(v)
+        assert np.all(np.abs(np.flatnonzero(v["partner"] >= 0) - v["partner"][v["partner"] >= 0]) == 1)
+    w = {name: col.copy() for name, col in v.items()}
+    w["partner"] = np.where(v["partner"] >= 0, v["partner"] + 1000, -1).astype(np.int32)
     hours_table = np.outer([1.0, 1.3, 0.8], defaults.council.home_care_hours_by_need).astype(np.float32)
     can = households.partner_can_care(v["partner"], 0, v["need"], v["setting"], v["alive"], 2)
     informal = households.informal_hours(can, v["other_carer"], v["setting"], v["alive"], 20.0, 7.5)
@@ -184,10 +206,7 @@ def test_unpaid_care_and_unmet_need_equal_households(defaults, seed):
                                  hours_table[v["reason"], v["need"]])
     flags = np.where(gap > 0, v["flags"] | UNMET, v["flags"] & ~UNMET)
 
-    got, alone = np.empty(N, np.float32), np.empty(N, np.int64)
-    got_carers, commissioned, n_alone = kernels.households(
-        w["partner"], 0, w["need"], w["setting"], w["alive"], w["other_carer"], w["package_hours"], w["reason"],
-        w["flags"], 2, 20.0, 7.5, hours_table, 0.83, got, alone)
+    got, got_carers, commissioned, alone = households_kernels(w, 1000, hours_table)
     np.testing.assert_array_equal(got, informal)
     np.testing.assert_array_equal(got_carers, carers)
     assert commissioned == v["package_hours"][v["alive"] & (v["setting"] == HOME_CARE)].sum(dtype=np.int64) > 0
@@ -196,11 +215,11 @@ def test_unpaid_care_and_unmet_need_equal_households(defaults, seed):
 
     # community support for those with need 2+ in the community and no unpaid care; their unmet need again
     lone = (informal == 0) & (v["need"] >= 2) & v["alive"] & (v["setting"] == COMMUNITY)
-    np.testing.assert_array_equal(alone[:n_alone], np.flatnonzero(lone))
+    np.testing.assert_array_equal(alone, np.flatnonzero(lone))
     want = informal + households.community_support(lone, 1234.5, 3.0)
     gap = households.unmet_hours(v["need"], v["setting"], v["alive"], want, v["package_hours"], 0.83,
                                  hours_table[v["reason"], v["need"]])
-    kernels.community_support(alone[:n_alone], np.float32(min(1234.5 / lone.sum(), 3.0)), got, w["need"],
+    kernels.community_support(alone, np.float32(min(1234.5 / lone.sum(), 3.0)), got, w["need"],
                               w["setting"], w["package_hours"], w["reason"], w["flags"], hours_table, 0.83)
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(w["flags"], np.where(gap > 0, v["flags"] | UNMET, v["flags"] & ~UNMET))
@@ -371,8 +390,6 @@ def test_couples_sit_side_by_side_and_stay_couples():
     """``couples_side_by_side``: every partner is in the next or previous row, partners still point at each other,
     each person's attributes move with them (a row's id column follows), and people without a partner keep their
     order."""
-    from simulator.population import couples_side_by_side
-
     v = population(12)
     v["id"] = np.arange(N)
     w = couples_side_by_side(v)
