@@ -363,38 +363,52 @@ def rows_in_setting(alive, setting, code):
 
 
 @jit
-def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_since, informal, package_hours,
-          delivery_ratio, hours_table, died, bands, gap_out, informal_out, work):
-    """The end-of-month counts (``metrics.Recorder.record``): returns people by (age band, sex, need), clients by
-    (service, funder), people with unmet need and deaths by age band, long-term clients this year by (age group,
-    reason), a vector of counts (see ``TALLY``) and ``k``, how many people with need 2+ at home it found. Their
-    unmet hours a week go into ``gap_out[:k]`` and the unpaid hours they use into ``informal_out[:k]``
-    (float32), in row order, for NumPy to sum: only those rows are written (everyone else's gap is 0), so the
-    pass moves no float a row for the rest. ``bands``: the age band of each age in months (``band_table``);
-    ``work``: room for a row number a person.
+def tally_keys(alive, age_m, sex, need, setting, flags, waiting_since, died, band_edges, key, listed):
+    """The tally's first pass, branch-free (the compiler makes it SIMD): each person's (age band, sex, need) as the
+    key ``(band x 2 + sex) x 5 + need`` into ``key`` (uint8; ``band_edges``: a tuple of the bands' first ages in
+    months), and in ``listed`` whether the tally must look at them further (``tally``). Most people need not:
+    alive in the community with need 0-1, not queued, no long-term or early-intervention flag, and telecare only
+    without need (not counted as a user). The dead are listed if they died this month or had long-term support
+    this year."""
+    rare = _U8_LTS | _U8_EI
+    for i in range(alive.shape[0]):
+        a, lv, fl = alive[i], need[i], flags[i]
+        band = np.uint8(0)
+        for edge in band_edges:
+            band += np.uint8(age_m[i] >= edge)
+        key[i] = (band * np.uint8(2) + sex[i]) * np.uint8(5) + lv
+        plain = (a & (setting[i] == COMMUNITY) & (lv < 2) & ((fl & rare) == 0) & (waiting_since[i] < 0)
+                 & (((fl & _U8_TELECARE) == 0) | (lv == 0)))
+        listed[i] = (not plain) & (a | died[i] | ((fl & _U8_LTS) != 0))
 
-    A first pass counts everyone alive by (band, sex, need), branch-free into four interleaved copies of the
-    counts (consecutive rows often add to the same count: one copy would make each add wait for the last), and
-    lists the rows with anything else to count; most people (alive in the community with need 0-1, not queued,
-    no long-term or early-intervention flag, telecare only without need) have none. A second pass counts those."""
-    people4 = np.zeros((4, 64), np.int64)  # integer counts (exact, and a 1-cycle add), returned as float64
-    clients = np.zeros(12, np.int64)
+
+@jit
+def count_keys(key, alive, n_keys):
+    """People alive by ``key``, int64: four interleaved copies of the counts, so that consecutive rows adding to
+    the same count (as they often do) do not wait for each other's adds."""
+    counts = np.zeros((4, n_keys), np.int64)
+    for i in range(key.shape[0]):
+        counts[i & 3, key[i]] += alive[i]
+    return counts.sum(axis=0)
+
+
+@jit
+def tally(rows, alive, age_m, need, setting, funding, flags, reason, waiting_since, informal, package_hours,
+          delivery_ratio, hours_table, died, bands, gap_out, informal_out):
+    """The end-of-month counts beyond people by (age band, sex, need) (``count_keys``), from the people of ``rows``
+    (``tally_keys``' listed; ``metrics.Recorder.record``): returns clients by (service, funder), people with unmet
+    need and deaths by age band, long-term clients this year by (age group, reason), a vector of counts (see
+    ``TALLY``) and ``k``, how many people with need 2+ at home it found. Their unmet hours a week go into
+    ``gap_out[:k]`` and the unpaid hours they use into ``informal_out[:k]`` (float32), in row order, for NumPy to
+    sum. ``bands``: the age band of each age in months (``band_table``)."""
+    clients = np.zeros(12, np.int64)  # integer counts (exact), returned as float64
     unmet_by_band = np.zeros(6, np.int64)
     deaths = np.zeros(6, np.int64)
     lts = np.zeros(6, np.int64)
     counts = np.zeros(11, np.int64)
-    rare = _U8_LTS | _U8_EI
-    n = 0
-    for i in range(alive.shape[0]):
-        lv, fl, a = need[i], flags[i], alive[i]
-        people4[i & 3, (np.intp(bands[age_m[i]]) * 2 + sex[i]) * 5 + lv] += a
-        plain = (a & (setting[i] == COMMUNITY) & (lv < 2) & ((fl & rare) == 0) & (waiting_since[i] < 0)
-                 & (((fl & _U8_TELECARE) == 0) | (lv == 0)))
-        work[n] = i
-        n += np.intp(not plain) & np.intp(a | died[i] | ((fl & _U8_LTS) != 0))  # the dead: died, long-term
     k = 0
-    for j in range(n):
-        i = work[j]
+    for j in range(rows.shape[0]):
+        i = rows[j]
         band = np.intp(bands[age_m[i]])
         s, lv, fl = setting[i], need[i], flags[i]
         in_home = s == RESIDENTIAL or s == NURSING
@@ -449,9 +463,8 @@ def tally(alive, age_m, sex, need, setting, funding, flags, reason, waiting_sinc
                     counts[1] += 1
                 elif s == HOME_CARE:
                     counts[2] += 1
-    people = people4.sum(axis=0)[:60]
-    return (people.astype(np.float64), clients.astype(np.float64), unmet_by_band.astype(np.float64),
-            deaths.astype(np.float64), lts.astype(np.float64), counts.astype(np.float64), k)
+    return (clients.astype(np.float64), unmet_by_band.astype(np.float64), deaths.astype(np.float64),
+            lts.astype(np.float64), counts.astype(np.float64), k)
 
 
 #: what ``tally``'s vector of counts holds, by position

@@ -22,6 +22,7 @@ from .population import REASONS
 AGE_BANDS = ("18-64", "65-69", "70-74", "75-79", "80-84", "85+")
 AGE_BAND_EDGES = np.array([65, 70, 75, 80, 85])  # years
 AGE_BAND_OF_MONTH = kernels.band_table(AGE_BAND_EDGES * 12)  # AGE_BANDS index by age in months
+AGE_BAND_START = tuple(int(a) * 12 for a in AGE_BAND_EDGES)  # months: the first age of each band after the first
 CARE_HOURS = ("under_20", "20_plus")  # hours of unpaid care given a week, in the Census 2021 bands
 HELP = ("unpaid_only", "formal")  # how people 65+ with need at home are helped (HSE's question)
 AGE_GROUPS = ("18-64", "65+")  # the working-age / older split of the published activity and finance returns
@@ -148,11 +149,16 @@ class Recorder:
         t, c, v, informal, flows = ctx.t, ctx.c, ctx.v, ctx.informal, ctx.flows
         d = self.data
         n = len(v["alive"])
-        gap, used = self.buffers.get("gap", n), self.buffers.get("used", n, np.float32)
-        people, clients, unmet, deaths, lts, counts, n_at_home = kernels.tally(
-            v["alive"], v["age_m"], v["sex"], v["need"], v["setting"], v["funding"], v["flags"], v["reason"],
-            v["waiting_since"], informal, v["package_hours"], council.delivery_ratio, council.hours_table, ctx.died,
-            AGE_BAND_OF_MONTH, gap, used, self.buffers.get("rows", n, np.int64))
+        b = self.buffers
+        key, listed, gap, used = b.get("key", n, np.uint8), b.get("listed", n, np.bool_), b.get("gap", n), \
+            b.get("used", n, np.float32)
+        kernels.tally_keys(v["alive"], v["age_m"], v["sex"], v["need"], v["setting"], v["flags"], v["waiting_since"],
+                           ctx.died, AGE_BAND_START, key, listed)
+        people = kernels.count_keys(key, v["alive"], len(AGE_BANDS) * 2 * 5).astype(float)
+        clients, unmet, deaths, lts, counts, n_at_home = kernels.tally(
+            np.flatnonzero(listed), v["alive"], v["age_m"], v["need"], v["setting"], v["funding"], v["flags"],
+            v["reason"], v["waiting_since"], informal, v["package_hours"], council.delivery_ratio, council.hours_table,
+            ctx.died, AGE_BAND_OF_MONTH, gap, used)
         k = dict(zip(kernels.TALLY, counts))
         d["people"][t, c] = people.reshape(6, 2, 5)
         d["clients"][t, c] = clients.reshape(4, 3)

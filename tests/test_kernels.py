@@ -238,11 +238,15 @@ def test_tally_counts_what_the_masks_count(defaults, plain):
     informal = np.random.default_rng(12).choice(np.float32([0, 7.5, 20, 27.5]), N)
     died = ~v["alive"] & (np.random.default_rng(13).random(N) < 0.5)
     edges = np.array([65, 70, 75, 80, 85]) * 12
-    gap, used = np.empty(N), np.empty(N, np.float32)
-    people, clients, unmet, deaths, lts, counts, k = kernels.tally(
-        v["alive"], v["age_m"], v["sex"], v["need"], v["setting"], v["funding"], v["flags"], v["reason"],
-        v["waiting_since"], informal, v["package_hours"], 0.9, hours_table, died, kernels.band_table(edges), gap, used,
-        np.empty(N, np.int64))
+    gap, used, key, listed = np.empty(N), np.empty(N, np.float32), np.empty(N, np.uint8), np.empty(N, bool)
+    kernels.tally_keys(v["alive"], v["age_m"], v["sex"], v["need"], v["setting"], v["flags"], v["waiting_since"],
+                       died, tuple(int(e) for e in edges), key, listed)
+    people = kernels.count_keys(key, v["alive"], 60)
+    clients, unmet, deaths, lts, counts, k = kernels.tally(
+        np.flatnonzero(listed), v["alive"], v["age_m"], v["need"], v["setting"], v["funding"], v["flags"],
+        v["reason"], v["waiting_since"], informal, v["package_hours"], 0.9, hours_table, died,
+        kernels.band_table(edges), gap, used)
+    assert np.mean(listed) < (0.3 if plain else 1.0)  # the short path
     alive, setting, band = v["alive"], v["setting"], np.searchsorted(edges, v["age_m"], side="right")
     want_gap = households.unmet_hours(v["need"], setting, alive, informal, v["package_hours"], 0.9,
                                       hours_table[v["reason"], v["need"]])
