@@ -477,21 +477,20 @@ TALLY = ("waiting", "helped_unpaid_only", "helped_formal", "commissioned_hours",
 
 
 @jit
-def queue(alive, waiting_since, flags):
-    """Rows of living people in the council's queue, in row order: those whose current request is not yet
-    assessed, and those whose request is (both in one pass)."""
-    n_new = n_done = 0
-    new = np.empty(alive.shape[0], np.int64)
-    done = np.empty(alive.shape[0], np.int64)
+def _queue_mask(alive, waiting_since, mask):
+    """Living people in the council's queue (branch-free: SIMD)."""
     for i in range(alive.shape[0]):
-        if alive[i] and waiting_since[i] >= 0:
-            if (flags[i] & _U8_ASSESSED) != 0:
-                done[n_done] = i
-                n_done += 1
-            else:
-                new[n_new] = i
-                n_new += 1
-    return new[:n_new], done[:n_done]
+        mask[i] = alive[i] & (waiting_since[i] >= 0)
+
+
+def queue(alive, waiting_since, flags, mask=None):
+    """Rows of living people in the council's queue, in row order: those whose current request is not yet
+    assessed, and those whose request is. ``mask``: a work array of bools, one a person (made if not given)."""
+    mask = np.empty(len(alive), np.bool_) if mask is None else mask
+    _queue_mask(alive, waiting_since, mask)
+    rows = np.flatnonzero(mask)
+    assessed = (flags[rows] & ASSESSED) != 0
+    return rows[~assessed], rows[assessed]
 
 
 @jit
@@ -505,17 +504,21 @@ def telecare_users(alive, flags, need, setting):
 
 
 @jit
-def request_scan(alive, need, threshold, waiting_since, setting, flags, reason, hours_table, informal,
-                 reablement_first, reablement_min_need):
-    """The council's request scan (``Council._take_requests``): rows that leave the queue (no longer eligible,
-    and not hospital patients who may still be offered reablement), and rows of eligible people at home in the
-    community, not queued, who are not known or whose unpaid care no longer covers their need."""
+def _request_mask(need, waiting_since, threshold, mask):
+    """People the request scan must look at: queued, or with need at the threshold (branch-free: SIMD)."""
+    for i in range(need.shape[0]):
+        mask[i] = (waiting_since[i] >= 0) | (need[i] >= threshold)
+
+
+@jit
+def _request_scan(rows, alive, need, threshold, waiting_since, setting, flags, reason, hours_table, informal,
+                  reablement_first, reablement_min_need):
+    """``request_scan`` over the people it must look at (``rows``)."""
     n_left = n_new = 0
-    left = np.empty(alive.shape[0], np.int64)
-    new = np.empty(alive.shape[0], np.int64)
-    for i in range(alive.shape[0]):
-        if waiting_since[i] < 0 and need[i] < threshold:  # most people: neither queued nor eligible
-            continue
+    left = np.empty(rows.shape[0], np.int64)
+    new = np.empty(rows.shape[0], np.int64)
+    for j in range(rows.shape[0]):
+        i = rows[j]
         a, s, fl, lv = alive[i], setting[i], flags[i], need[i]
         eligible = a & (lv >= threshold)
         waiting = waiting_since[i] >= 0
@@ -530,6 +533,18 @@ def request_scan(alive, need, threshold, waiting_since, setting, flags, reason, 
                 new[n_new] = i
                 n_new += 1
     return left[:n_left], new[:n_new]
+
+
+def request_scan(alive, need, threshold, waiting_since, setting, flags, reason, hours_table, informal,
+                 reablement_first, reablement_min_need, mask=None):
+    """The council's request scan (``Council._take_requests``): rows that leave the queue (no longer eligible,
+    and not hospital patients who may still be offered reablement), and rows of eligible people at home in the
+    community, not queued, who are not known or whose unpaid care no longer covers their need. A branch-free pass
+    finds the few it must look at (queued, or with need at the threshold). ``mask``: a work array of bools."""
+    mask = np.empty(len(alive), np.bool_) if mask is None else mask
+    _request_mask(need, waiting_since, threshold, mask)
+    return _request_scan(np.flatnonzero(mask), alive, need, threshold, waiting_since, setting, flags, reason,
+                         hours_table, informal, reablement_first, reablement_min_need)
 
 
 @jit
@@ -560,53 +575,65 @@ def early_intervention_scan(alive, setting, need, flags, threshold):
 def care_census(alive, setting, funding, months_in_state):
     """One pass after the council's month for the NHS body and the care home market: care home residents by
     kind (residential, nursing) and whether they pay for themselves, shape (2, 2), and patients in hospital
-    (admitted this month, there longer), shape (2,)."""
-    residents = np.zeros((2, 2), np.int64)
-    patients = np.zeros(2, np.int64)
+    (admitted this month, there longer), shape (2,). Branch-free sums (SIMD)."""
+    rc = rs = nc = ns = new = longer = 0
     for i in range(alive.shape[0]):
-        s = setting[i]
-        if not alive[i]:
-            continue
-        if s == RESIDENTIAL or s == NURSING:
-            residents[s - RESIDENTIAL, np.intp(funding[i] == SELF_FUNDED)] += 1
-        elif s == HOSPITAL:
-            patients[np.intp(months_in_state[i] != 0)] += 1
-    return residents, patients
+        s, a = setting[i], alive[i]
+        own = funding[i] == SELF_FUNDED
+        res, nur, ward = a & (s == RESIDENTIAL), a & (s == NURSING), a & (s == HOSPITAL)
+        admitted = months_in_state[i] == 0
+        rc += res & (not own)
+        rs += res & own
+        nc += nur & (not own)
+        ns += nur & own
+        new += ward & admitted
+        longer += ward & (not admitted)
+    return np.array([[rc, rs], [nc, ns]], np.int64), np.array([new, longer], np.int64)
 
 
 @jit
-def roster(alive, setting, funding):
-    """Rows of living people in a care service or with a funding route: the few the council's month acts on."""
-    n = 0
-    out = np.empty(alive.shape[0], np.int64)
+def _roster_mask(alive, setting, funding, mask):
+    """Living people in a care service or with a funding route (branch-free: SIMD)."""
     for i in range(alive.shape[0]):
         s = setting[i]
-        if alive[i] & ((s == HOME_CARE) | (s == REABLEMENT) | (s == RESIDENTIAL) | (s == NURSING) | (funding[i] != 0)):
-            out[n] = i
-            n += 1
-    return out[:n]
+        mask[i] = alive[i] & (((s != COMMUNITY) & (s != HOSPITAL)) | (funding[i] != 0))
+
+
+def roster(alive, setting, funding, mask=None):
+    """Rows of living people in a care service or with a funding route: the few the council's month acts on.
+    ``mask``: a work array of bools, one a person (made if not given)."""
+    mask = np.empty(len(alive), np.bool_) if mask is None else mask
+    _roster_mask(alive, setting, funding, mask)
+    return np.flatnonzero(mask)
 
 
 @jit
-def council_net_fees(rows, setting, funding, age_m, package_hours, savings, hourly_rate, home_rates, price,
-                     lower_limit, limit_span, per_250, home_contribution, care_homes_only, out):
-    """Weekly cost to the council of each council-funded person among ``rows`` (``Council.weekly_fee`` less the
-    client's ``Council.weekly_charge``, capped at the fee), GBP, with the same arithmetic in the same order:
-    written in row order into ``out`` for NumPy to sum, leaving out reablement (paid by the episode) or, with
-    ``care_homes_only``, everyone not in a care home. ``home_rates``: care home fees a week before the price
-    index, [residential, nursing] x [18-64, 65+]. Returns how many it wrote and the working-age home care
-    clients among the council-funded (whose day services the council pays too)."""
-    k = young_home = 0
+def roster_totals(rows, setting, funding, age_m, package_hours, savings, hourly_rate, home_rates, price, lower_limit,
+                  limit_span, per_250, home_contribution, net_all, net_care_homes):
+    """What the council has committed, in one pass over ``rows`` (its roster): the weekly cost to the council of
+    each council-funded place (``Council.weekly_fee`` less the client's ``Council.weekly_charge``, capped at the
+    fee), GBP, with the same arithmetic in the same order, written in row order for NumPy to sum into ``net_all``
+    (all but reablement, paid by the episode) and ``net_care_homes`` (care home places). ``home_rates``: care home
+    fees a week before the price index, [residential, nursing] x [18-64, 65+]. Returns how many it wrote to each,
+    the working-age home care clients it funds (whose day services it pays too), home care hours a week in the
+    packages it funds and in all packages, and people in reablement."""
+    k_all = k_homes = young_home = council_hours = all_hours = in_reablement = 0
     for j in range(rows.shape[0]):
         i = rows[j]
-        if funding[i] != COUNCIL_FUNDED:
+        s, f = setting[i], funding[i]
+        if s == HOME_CARE:
+            all_hours += np.int64(package_hours[i])
+            if f == COUNCIL_FUNDED:
+                council_hours += np.int64(package_hours[i])
+        elif s == REABLEMENT:
+            in_reablement += 1
+        if f != COUNCIL_FUNDED:
             continue
-        s = setting[i]
         old = age_m[i] >= 65 * 12
         in_home = s == RESIDENTIAL or s == NURSING
         if s == HOME_CARE and not old:
             young_home += 1
-        if s == REABLEMENT or (care_homes_only and not in_home):
+        if s == REABLEMENT:
             continue
         if s == HOME_CARE:
             fee = np.float64(package_hours[i]) * hourly_rate * price
@@ -616,9 +643,12 @@ def council_net_fees(rows, setting, funding, age_m, package_hours, savings, hour
             fee = 0.0 * price
         between = min(max(np.float64(savings[i]) - lower_limit, 0.0), limit_span)
         charge = np.ceil(between / 250.0) * per_250 + (home_contribution if in_home else 0.0)
-        out[k] = fee - min(charge, fee)
-        k += 1
-    return k, young_home
+        net_all[k_all] = fee - min(charge, fee)
+        k_all += 1
+        if in_home:
+            net_care_homes[k_homes] = net_all[k_all - 1]
+            k_homes += 1
+    return k_all, k_homes, young_home, council_hours, all_hours, in_reablement
 
 
 @jit

@@ -17,6 +17,7 @@ import mesa
 import numpy as np
 
 from .. import kernels
+from ..buffers import Buffers
 from ..population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
                           LEARNING_DISABILITY, LTS_THIS_YEAR, NO_FUNDING, NOT_WAITING, REABLED, REABLEMENT, REASONS,
                           SELF_FUNDED)
@@ -107,6 +108,17 @@ class MonthFlows:
         self.discharges = np.zeros(2, np.int64)
 
 
+@dataclass(frozen=True)
+class Commitments:
+    """What a council has committed at one moment, from one pass over its roster (``Council.commitments``)."""
+
+    weekly: float  # GBP a week: the places it funds, net of clients' charges, with their day services
+    care_homes: float  # GBP a week: the care home places it funds, net of residents' charges
+    council_home_care_hours: int  # home care hours a week in the packages it funds (agents' hours)
+    home_care_hours: int  # home care hours a week in all packages, council and self-funded (agents' hours)
+    in_reablement: int  # people in reablement (agents)
+
+
 class Council(mesa.Agent):
     """A council's policy, budget and queue, acting on the people in its population block."""
 
@@ -142,6 +154,7 @@ class Council(mesa.Agent):
         self.last_telecare_users = 0  # agents with telecare last month: this month's estimate before counting
         self._roster = None  # while the council steps: rows of people in a service or funded (see ``_rows``)
         self._in_scheme = 0  # people flagged for early intervention after the last scan (all of them supported)
+        self._buffers = Buffers()  # work arrays reused every month
 
     def _take_policy(self, local: Local) -> None:
         """The policy in force and what follows from it: capacities per 100,000 adults in agents, hours by need."""
@@ -210,11 +223,12 @@ class Council(mesa.Agent):
         """Weeks left in the financial year including this month (``month`` 1-12, April = 4)."""
         return ((3 - month) % 12 + 1) * WEEKS_PER_MONTH
 
-    def headroom(self, v: dict, month: int) -> float:
+    def headroom(self, v: dict, month: int, c: Commitments | None = None) -> float:
         """Money still uncommitted this year, GBP: income received and still due, plus drawable reserves,
         less spend so far, the cost of current packages to the year end, this month's overheads not yet paid and
-        the other months' overheads."""
-        committed = self.weekly_commitment(v) * self.weeks_left(month) + self.overheads_due \
+        the other months' overheads (``c``: the commitments, if already counted)."""
+        c = c or self.commitments(v)
+        committed = c.weekly * self.weeks_left(month) + self.overheads_due \
             + self.overheads * (self.weeks_left(month) / WEEKS_PER_MONTH - 1.0)
         drawable = max(self.reserves, 0.0) * self.finance.reserve_draw_limit
         still_due = self.budget * (self.weeks_left(month) / WEEKS_PER_MONTH - 1.0) / 12.0
@@ -225,22 +239,23 @@ class Council(mesa.Agent):
         """Home care hours a week in all packages, council and self-funded (agents' hours)."""
         return float(kernels.sum_package_hours(v["alive"], v["setting"], v["package_hours"]))
 
-    def free_hours(self, v: dict) -> float:
+    def free_hours(self, v: dict, c: Commitments | None = None) -> float:
         """Home care hours a week the workers could still take on (infinite before the workforce exists)."""
         if self.workforce is None:
             return np.inf
-        return max(self.workforce.capacity_hours - self._commissioned(v), 0.0)
+        return max(self.workforce.capacity_hours - float((c or self.commitments(v)).home_care_hours), 0.0)
 
-    def _commissioned(self, v: dict) -> float:
-        """``commissioned_hours`` from the month's roster."""
-        return float(kernels.roster_hours(self._rows(v), v["setting"], v["funding"], v["package_hours"], -1))
+    def _mask(self, v: dict) -> np.ndarray:
+        """A work array of bools, one a person (its contents are the last user's)."""
+        return self._buffers.get("mask", len(v["alive"]), np.bool_)
 
     def _rows(self, v: dict, setting: int | None = None, funding: int | None = None) -> np.ndarray:
         """Rows of living people in care ``setting`` and/or with ``funding``, in row order. While the council
         steps they come from its roster of people in a service or funded (a few percent of its people; anyone
         the month admits joins it), otherwise from a scan of every row."""
         # no one dies while the council steps, so the roster's rows are all of living people
-        rows = kernels.roster(v["alive"], v["setting"], v["funding"]) if self._roster is None else self._roster
+        rows = self._roster if self._roster is not None else kernels.roster(v["alive"], v["setting"], v["funding"],
+                                                                              self._mask(v))
         if setting is None and funding is None:
             return rows
         return kernels.roster_select(rows, v["setting"], v["funding"], -1 if setting is None else setting,
@@ -249,22 +264,22 @@ class Council(mesa.Agent):
     def weekly_commitment(self, v: dict) -> float:
         """Current weekly cost to the council of the home care and care home places it funds, net of what
         the clients pay towards them, and of the day services that go with working-age home care, GBP."""
-        net, young_home = self._net_fees(v, care_homes_only=False)
-        return (float(net.sum()) + self._day_services_per_week(young_home)) * self.scale
+        return self.commitments(v).weekly
 
-    def _net_fees(self, v: dict, care_homes_only: bool) -> tuple[np.ndarray, int]:
-        """Weekly cost to the council of each place it funds, net of the client's charge (``weekly_fee`` less
-        ``weekly_charge``, capped at the fee), GBP per agent, in row order: care home places only, or all but
-        reablement (paid by the episode). Also the working-age home care clients it funds."""
+    def commitments(self, v: dict) -> Commitments:
+        """What the council has committed now, from one pass over its roster (``kernels.roster_totals``)."""
         p = self.policy
         rows = self._rows(v)
-        rates = self._care_home_rates()
-        out = np.empty(len(rows))
-        k, young_home = kernels.council_net_fees(
+        net_all, net_homes = np.empty(len(rows)), np.empty(len(rows))
+        k_all, k_homes, young_home, council_hours, all_hours, in_reablement = kernels.roster_totals(
             rows, v["setting"], v["funding"], v["age_m"], v["package_hours"], v["savings"], self._base_hourly_rate(),
-            rates, self.price, p.lower_capital_limit_gbp, p.upper_capital_limit_gbp - p.lower_capital_limit_gbp,
-            p.tariff_income_per_250_gbp, p.care_home_income_contribution_gbp_per_week, care_homes_only, out)
-        return out[:k], int(young_home)
+            self._care_home_rates(), self.price, p.lower_capital_limit_gbp,
+            p.upper_capital_limit_gbp - p.lower_capital_limit_gbp, p.tariff_income_per_250_gbp,
+            p.care_home_income_contribution_gbp_per_week, net_all, net_homes)
+        # NumPy's sums (pairwise) over the places in row order
+        weekly = (float(net_all[:k_all].sum()) + self._day_services_per_week(young_home)) * self.scale
+        return Commitments(weekly, float(net_homes[:k_homes].sum()) * self.scale, int(council_hours),
+                           int(all_hours), int(in_reablement))
 
     def _day_services_per_week(self, young_home_clients: int) -> float:
         """Weekly cost of the day services that go with ``young_home_clients`` working-age home care
@@ -305,19 +320,19 @@ class Council(mesa.Agent):
 
     def care_home_commitment(self, v: dict) -> float:
         """Weekly cost to the council of the care home places it funds, net of residents' charges, GBP."""
-        return float(self._net_fees(v, care_homes_only=True)[0].sum()) * self.scale
+        return self.commitments(v).care_homes
 
     def fix_care_home_share(self, v: dict) -> None:
         """At the end of the first year: the share of the budget its care home places take a week, which the
         ceiling (``care_home_spend_ceiling`` times it) holds from the second year on."""
         self.care_home_share = self.care_home_commitment(v) / (self.budget / WEEKS_PER_YEAR) if self.budget > 0 else 0.0
 
-    def care_home_room(self, v: dict) -> float:
+    def care_home_room(self, v: dict, c: Commitments | None = None) -> float:
         """GBP a week the council may still commit to new care home places under its ceiling (inf: none)."""
         ceiling = self.policy.care_home_spend_ceiling
         if ceiling is None or self.care_home_share is None:
             return np.inf
-        return ceiling * self.care_home_share * self.budget / WEEKS_PER_YEAR - self.care_home_commitment(v)
+        return ceiling * self.care_home_share * self.budget / WEEKS_PER_YEAR - (c or self.commitments(v)).care_homes
 
     def close_year(self) -> float:
         """End of March: the year's outturn (income less spend, GBP) goes into reserves; returns it."""
@@ -360,7 +375,7 @@ class Council(mesa.Agent):
         """One month of the council's work on its people ``v`` (column views). Returns the month's flows.
 
         ``start``: the placements before the first month (who is known is drawn from the flows, not asked)."""
-        self._roster = kernels.roster(v["alive"], v["setting"], v["funding"])
+        self._roster = kernels.roster(v["alive"], v["setting"], v["funding"], self._mask(v))
         try:
             return self._month(v, informal, t, month, start)
         finally:
@@ -464,10 +479,11 @@ class Council(mesa.Agent):
 
         The cut lowers ``package_factor`` too, so reviews do not restore the hours, and stops this year's recovery.
         """
-        gap = -self.headroom(v, month)
+        c = self.commitments(v)
+        gap = -self.headroom(v, month, c)
         if gap <= 0:
             return
-        weekly = self._home_care_weekly_cost(v)
+        weekly = self._home_care_weekly_cost(c)
         if weekly <= 0:
             return
         funded = self._rows(v, setting=HOME_CARE, funding=COUNCIL_FUNDED)
@@ -477,10 +493,9 @@ class Council(mesa.Agent):
         self.package_factor *= keep
         self.recovering = False
 
-    def _home_care_weekly_cost(self, v: dict) -> float:
+    def _home_care_weekly_cost(self, c: Commitments) -> float:
         """Weekly cost of the council-funded home care packages, GBP: what cuts can save."""
-        hours = kernels.roster_hours(self._rows(v), v["setting"], v["funding"], v["package_hours"], COUNCIL_FUNDED)
-        return float(hours) * self.hourly_rate() * self.scale
+        return float(c.council_home_care_hours) * self.hourly_rate() * self.scale
 
     def _end_empty_packages(self, v: dict, informal: np.ndarray, t: int) -> None:
         """Home care packages left with no hours (unpaid care now covers the need, or cuts took them) end;
@@ -523,7 +538,7 @@ class Council(mesa.Agent):
         # new: not yet known, or known and settled on unpaid care that no longer covers the need (a carer died)
         left, new = kernels.request_scan(v["alive"], v["need"], self.threshold, v["waiting_since"], v["setting"],
                                          v["flags"], v["reason"], self.hours_table, informal, p.reablement_first,
-                                         p.reablement_from_hospital_min_need)
+                                         p.reablement_from_hospital_min_need, self._mask(v))
         v["waiting_since"][left] = NOT_WAITING
         v["flags"][left] &= ~KNOWN
         v["setting"][left[v["setting"][left] == HOSPITAL]] = COMMUNITY  # no care needed: home from hospital
@@ -560,7 +575,7 @@ class Council(mesa.Agent):
         """Assessments: requests oldest first, up to the month's capacity; patients in hospital are assessed
         there without waiting (discharge to assess). Each costs ``assessment_cost_gbp``. Returns the rows of the
         queue now assessed (in row order), the candidates for admission."""
-        waiting, assessed = kernels.queue(v["alive"], v["waiting_since"], v["flags"])
+        waiting, assessed = kernels.queue(v["alive"], v["waiting_since"], v["flags"], self._mask(v))
         in_ward = v["setting"][waiting] == HOSPITAL
         ward, home = waiting[in_ward], waiting[~in_ward]
         if not initial:  # ties broken by each person's ticket, drawn on arrival: a fixed random place that does not
@@ -575,11 +590,12 @@ class Council(mesa.Agent):
         self.spent += cost
         return np.sort(np.concatenate([assessed, done]))
 
-    def _plan(self, v: dict, idx: np.ndarray, informal: np.ndarray, terms: admissions.Terms) -> np.ndarray:
+    def _plan(self, v: dict, idx: np.ndarray, informal: np.ndarray, terms: admissions.Terms,
+              c: Commitments) -> np.ndarray:
         """Planned service for each queued person, in queue order (-1: unpaid care already meets the need)."""
         p = self.policy
         u_nursing = self.draws.random(len(idx))
-        room = max(self.reablement_slots - len(self._rows(v, setting=REABLEMENT)), 0)  # reablement places left
+        room = max(self.reablement_slots - c.in_reablement, 0)  # reablement places left
         return admissions.plan_services(idx, v["need"], v["setting"], v["flags"], v["reason"], v["age_m"],
                                         v["partner"], v["savings"], v["housing"], informal, self.hours_table,
                                         self.threshold, u_nursing, p.nursing_share_of_placements,
@@ -612,18 +628,16 @@ class Council(mesa.Agent):
         # hospital patients first (discharge), then the oldest request; ties in random order
         order = np.lexsort((self.draws.random(len(idx)), v["waiting_since"][idx], v["setting"][idx] != HOSPITAL))
         idx = idx[order]
-        terms = self._terms(month, initial)
-        plan = self._plan(v, idx, informal, terms)
+        terms, c = self._terms(month, initial), self.commitments(v)  # what it has committed: one pass over its roster
+        plan = self._plan(v, idx, informal, terms, c)
         u_chc = self.draws.random(int(np.count_nonzero(plan >= 0)))  # continuing healthcare, for those left
-        # what the council has: money (each a scan of its roster), beds and workers' hours
-        care_homes = bool(np.any((plan == RES) | (plan == NUR)))
-        room = self.care_home_room(v) if care_homes else np.inf
-        cuttable = self._home_care_weekly_cost(v) * self.weeks_left(month) if p.hospital_discharge_priority else 0.0
+        room = self.care_home_room(v, c) if np.any((plan == RES) | (plan == NUR)) else np.inf
+        cuttable = self._home_care_weekly_cost(c) * self.weeks_left(month) if p.hospital_discharge_priority else 0.0
         rows, admitted, discharges, f.waiting_for_bed, f.pending_hours, beds = admissions.admit(
             idx, plan, u_chc, v["need"], v["setting"], v["funding"], v["age_m"], v["partner"], v["savings"],
             v["housing"], v["package_hours"], v["months_in_state"], v["waiting_since"], v["reason"], informal,
-            self.hours_table, self._care_home_rates(), self.market.free_beds(), self.free_hours(v),
-            self.headroom(v, month), cuttable, room, terms)
+            self.hours_table, self._care_home_rates(), self.market.free_beds(), self.free_hours(v, c),
+            self.headroom(v, month, c), cuttable, room, terms)
         if self._roster is not None:
             self._roster = kernels.merge_rows(self._roster, rows)
         for kind in (0, 1):
@@ -640,7 +654,7 @@ class Council(mesa.Agent):
         # home care is paid for the hours the workers deliver
         self.delivery_ratio = 1.0
         if self.workforce is not None:
-            commissioned = self._commissioned(v)
+            commissioned = float(kernels.roster_hours(rows, v["setting"], v["funding"], v["package_hours"], -1))
             if commissioned > self.workforce.capacity_hours:
                 self.delivery_ratio = self.workforce.capacity_hours / commissioned
         rates = self._care_home_rates()
