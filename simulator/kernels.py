@@ -92,31 +92,83 @@ def person_index(sex, age_m, need):
     return (np.intp(sex) * N_AGES + min(np.intp(age_m) // 12, N_AGES - 1)) * 5 + np.intp(need)
 
 
+#: the age groups of the draws' first test (18-64, 65-74, 75-84, 85+), months: the NHS tables' age bands
+GROUP_EDGES = (65 * 12, 75 * 12, 85 * 12)
+
+
+def group_bounds(table: np.ndarray, group_of: np.ndarray) -> tuple[int, int, int, int]:
+    """The largest of ``table``'s draw thresholds in each age group (``group_of``: the group of each entry): no
+    draw at or above its group's bound can pass a threshold of the group, so the kernels' first test, against
+    the bound, keeps everyone the exact test could take."""
+    return tuple(int(table[group_of == g].max(initial=0)) for g in range(len(GROUP_EDGES) + 1))
+
+
+def age_groups(n_entries: int, entries_per_age: int) -> np.ndarray:
+    """The age group of each entry of a flattened (2, N_AGES, entries_per_age) table."""
+    ages = np.arange(n_entries) // entries_per_age % N_AGES * 12
+    return np.searchsorted(GROUP_EDGES, ages, side="right")
+
+
 @jit
-def age_and_die(age_m, months_in_state, alive, bits, death_t, move_t, sex, need, setting, died, candidates):
+def _bound(age_m, bounds):
+    """The bound of the age group of ``age_m`` (``group_bounds``), branch-free."""
+    b0, b1, b2, b3 = bounds
+    e1, e2, e3 = GROUP_EDGES
+    return (b0 + np.int64(age_m >= e1) * (b1 - b0) + np.int64(age_m >= e2) * (b2 - b1)
+            + np.int64(age_m >= e3) * (b3 - b2))
+
+
+@jit
+def marked(mask, out):
+    """Rows marked in ``mask`` (bools) into ``out``, in row order; returns how many. Eight rows are tested at
+    once as one 64-bit word, so a mostly empty mask costs little."""
+    n = mask.shape[0]
+    whole = n - n % 8
+    words = mask[:whole].view(np.uint64)
+    k = 0
+    for w in range(words.shape[0]):
+        if words[w] != 0:
+            for i in range(w * 8, w * 8 + 8):
+                if mask[i]:
+                    out[k] = i
+                    k += 1
+    for i in range(whole, n):
+        if mask[i]:
+            out[k] = i
+            k += 1
+    return k
+
+
+@jit
+def age_and_die(age_m, months_in_state, alive, bits, death_t, move_t, bounds, sex, need, setting, died, candidates,
+                rows):
     """Ageing (one month, capped), a month more in the setting (saturating), then deaths with probability
     ``death_p[sex, age, need]``: dying if the uniform ``bits x 2**-32`` is below it, that is if the draw is below
     ``death_t`` (``death_thresholds``). ``died`` is set and ``alive`` cleared for them. Survivors at home whose draw
     is below ``move_t`` (``churn_thresholds``) would move away if they have no partner once the month's widows are
-    known: their rows go into ``candidates``, in row order. Returns the deaths and how many candidates."""
-    deaths = n = 0
+    known: their rows go into ``candidates``, in row order. Returns the deaths and how many candidates.
+
+    A branch-free (SIMD) pass ages everyone and marks in ``died`` the few whose draw is below their age group's
+    bound on ``move_t`` (``bounds``, from ``group_bounds``); the exact test runs on those alone (``rows``: room
+    for a row number a person)."""
     for i in range(age_m.shape[0]):
-        died[i] = False
-        if not alive[i]:
-            continue
-        a = age_m[i]
-        if a < MAX_AGE_MONTHS:
-            a += 1
-            age_m[i] = a
-        if months_in_state[i] < 65535:
-            months_in_state[i] += 1
-        k = person_index(sex[i], a, need[i])
+        a = alive[i]
+        age = age_m[i] + np.uint16(a & (age_m[i] < MAX_AGE_MONTHS))
+        age_m[i] = age
+        t = months_in_state[i]
+        months_in_state[i] = t + np.uint16(a & (t < 65535))
+        died[i] = a & (np.int64(bits[i]) < _bound(age, bounds))
+    deaths = n = 0
+    for j in range(marked(died, rows)):
+        i = rows[j]
+        k = person_index(sex[i], age_m[i], need[i])
         b = np.int64(bits[i])
         if b < death_t[k]:
-            died[i] = True
             alive[i] = False
             deaths += 1
-        elif b < move_t[k] and (setting[i] == COMMUNITY or setting[i] == HOME_CARE):
+            continue
+        died[i] = False
+        if b < move_t[k] and (setting[i] == COMMUNITY or setting[i] == HOME_CARE):
             candidates[n] = i
             n += 1
     return deaths, n
@@ -154,19 +206,35 @@ def need_index(sex, age, level, code):
 
 
 @jit
-def need_transitions(bits, need, sex, age_m, alive, reason, flags, t_up, t_move):
+def need_transitions(bits, need, sex, age_m, alive, reason, flags, t_up, t_move, bounds, mask, rows):
     """Need levels move one step up or down by the month's thresholds (``need_thresholds``): up if the draw is below
-    the person's first threshold, down if between the two. ``bits``: one 32-bit draw a person. Most people do not
-    move: their row ends at one comparison."""
+    the person's first threshold, down if between the two. ``bits``: one 32-bit draw a person. A branch-free
+    (SIMD) pass marks in ``mask`` the few whose draw is below the bound for their age group (``bounds``: four for
+    need 0, four for need 1+; ``need_bounds``); the exact test runs on those alone (``rows``: room for a row
+    number a person)."""
+    without, with_ = bounds[:4], bounds[4:]
     for i in range(need.shape[0]):
+        age = age_m[i]
+        bound = _bound(age, without) if need[i] == 0 else _bound(age, with_)
+        mask[i] = alive[i] & (np.int64(bits[i]) < bound)
+    for j in range(marked(mask, rows)):
+        i = rows[j]
         fl = np.intp(flags[i])
         code = ((fl & _U8_UNMET) >> 2) | ((fl & _U8_EI) >> 1) | np.intp(reason[i] == LEARNING_DISABILITY)
         level = np.intp(need[i])
         k = need_index(np.intp(sex[i]), min(np.intp(age_m[i]) // 12, N_AGES - 1), level, code)
         b = np.int64(bits[i])
-        if b >= t_move[k] or not alive[i]:
-            continue
-        need[i] = level + 1 if b < t_up[k] else level - 1
+        if b < t_move[k]:
+            need[i] = level + 1 if b < t_up[k] else level - 1
+
+
+def need_bounds(t_move: np.ndarray) -> tuple:
+    """Bounds by age group on ``need_thresholds``' move thresholds for need 0, then need 1+ (``group_bounds``)."""
+    table = t_move.reshape(2, N_AGES, 5, 8)
+    groups = age_groups(2 * N_AGES * 5 * 8, 5 * 8).reshape(table.shape)
+    level = np.arange(5)[None, None, :, None]
+    return (group_bounds(np.where(level == 0, table, 0), groups)
+            + group_bounds(np.where(level > 0, table, 0), groups))
 
 
 @jit
@@ -199,21 +267,25 @@ def admission_thresholds(admission_rr, unmet_norm, telecare_rr, admission_table)
 @jit
 def emergency_admissions(bits, need, sex, age_m, alive, flags, setting, funding, package_hours, months_in_state,
                          waiting_since, admission_rr, unmet_norm, telecare_rr, admission_table, bands, rise, t,
-                         thresholds):
+                         thresholds, mask, rows):
     """Emergency admissions of people at home (``NHSBody.admit``): probability ``admission_table[age band,
-    need]`` (the band from ``bands``, by age in months) times the unmet-need multiplier and, with telecare and some need, ``telecare_rr``, admitted if the
-    draw is below ``thresholds`` (``admission_thresholds`` of the same arguments); need may rise in the stay
-    (``rise[sex, age, need]``); package suspended, queued first. ``bits``: one 32-bit draw a person, the uniform
-    ``u = bits x 2**-32``; given admission, ``u / min(P x risk, 1)`` is a fresh uniform, which decides the rise.
-    Returns the number admitted."""
+    need]`` (the band from ``bands``, by age in months) times the unmet-need multiplier and, with telecare and
+    some need, ``telecare_rr``, admitted if the draw is below ``thresholds`` (``admission_thresholds`` of the same
+    arguments); need may rise in the stay (``rise[sex, age, need]``); package suspended, queued first. ``bits``:
+    one 32-bit draw a person, the uniform ``u = bits x 2**-32``; given admission, ``u / min(P x risk, 1)`` is a
+    fresh uniform, which decides the rise. Returns the number admitted.
+
+    A branch-free (SIMD) pass marks in ``mask`` the people at home whose draw is below the largest threshold of
+    their age band; the exact test runs on those alone (``rows``: room for a row number a person)."""
+    bounds = group_bounds_of_bands(thresholds)
+    for i in range(need.shape[0]):
+        s = setting[i]
+        mask[i] = alive[i] & ((s == COMMUNITY) | (s == HOME_CARE)) & (np.int64(bits[i]) < _bound(age_m[i], bounds))
     norm = 1.0 + (admission_rr - 1.0) * unmet_norm
     unmet_mult, met_mult = admission_rr / norm, 1.0 / norm
-    n = need.shape[0]
     admitted = 0
-    for i in range(n):
-        s = setting[i]
-        if not (alive[i] and (s == COMMUNITY or s == HOME_CARE)):
-            continue
+    for j in range(marked(mask, rows)):
+        i = rows[j]
         level = np.intp(need[i])
         fl = flags[i]
         band = bands[age_m[i]]
@@ -234,6 +306,15 @@ def emergency_admissions(bits, need, sex, age_m, alive, flags, setting, funding,
         flags[i] = (fl | _U8_KNOWN) & ~_U8_ASSESSED
         admitted += 1
     return admitted
+
+
+@jit
+def group_bounds_of_bands(thresholds):
+    """The largest admission threshold of each age band (``admission_thresholds`` by band, need and code): the
+    bands are the age groups of ``GROUP_EDGES``."""
+    per_band = thresholds.shape[0] // 4
+    return (thresholds[:per_band].max(), thresholds[per_band:2 * per_band].max(),
+            thresholds[2 * per_band:3 * per_band].max(), thresholds[3 * per_band:].max())
 
 
 @jit

@@ -59,7 +59,7 @@ class CareModel(mesa.Model):
         super().__init__(rng=streams.stream(seed, replicate, "ENGLAND", "model"))
         self.profile = StepProfile()  # seconds by process (``caresim run --profile``); never part of the results
         self.buffers = Buffers()  # work arrays reused every month (masks, unpaid hours)
-        self._death_p: tuple = (None, None, None, None)  # this month's death table and draw thresholds, once
+        self._death_p: tuple = (None,) * 5  # this month's death and churn draw thresholds, made once
         self._need_t: dict[int, tuple] = {}  # each council's need-move thresholds and the parameters they are for
         self.scenario = scenario
         self.replicate = replicate
@@ -315,13 +315,14 @@ class CareModel(mesa.Model):
         """Ageing, deaths by age, sex and need, widowhood, young people turning 18, net migration, churn."""
         sc, v, c = self.scenario, ctx.v, ctx.c
         rng = self._rng[(c, "demography")]
-        death_t, move_t = self._death_thresholds(ctx.t)
+        death_t, move_t, bounds = self._death_thresholds(ctx.t)
         n = len(v["alive"])
         ctx.died = self.buffers.get("died", n, np.bool_)
         candidates = self.buffers.get("candidates", n, np.int64)
         bits = streams.draw_bits(rng, n)  # one a person: death, then (rescaled) moving
         _, n_candidates = kernels.age_and_die(v["age_m"], v["months_in_state"], v["alive"], bits, death_t, move_t,
-                                              v["sex"], v["need"], v["setting"], ctx.died, candidates)
+                                              bounds, v["sex"], v["need"], v["setting"], ctx.died, candidates,
+                                              self.buffers.get("rows", n, np.int64))
         ctx.candidates = candidates[:n_candidates]
         demography.widow(v["partner"], ctx.died, self.population.blocks[c].start)
         if sc.demography.entrants:
@@ -333,17 +334,19 @@ class CareModel(mesa.Model):
         self._migrate(ctx)
         self._churn(ctx)
 
-    def _death_thresholds(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+    def _death_thresholds(self, t: int) -> tuple[np.ndarray, np.ndarray, tuple]:
         """Draw thresholds by (sex, age, need) at step ``t`` for death (monthly probabilities after mortality
-        improvement, ``kernels.death_thresholds``) and for moving away (``kernels.churn_thresholds``); made once a
-        month for all councils."""
+        improvement, ``kernels.death_thresholds``) and for moving away (``kernels.churn_thresholds``), and the
+        latter's bounds by age group (``kernels.group_bounds``); made once a month for all councils."""
         rate = max(self.scenario.demography.churn_per_year / 12.0, 0.0)
         if self._death_p[:2] != (t, rate):
             factor = (1.0 - self.scenario.demography.mortality_improvement_per_year) ** (t / 12.0)
             p = self.tables.death_probability(factor)
             death_t = kernels.death_thresholds(p)
-            self._death_p = (t, rate, death_t, kernels.churn_thresholds(p, death_t, rate))
-        return self._death_p[2], self._death_p[3]
+            move_t = kernels.churn_thresholds(p, death_t, rate)
+            bounds = kernels.group_bounds(move_t, kernels.age_groups(len(move_t), 5))
+            self._death_p = (t, rate, death_t, move_t, bounds)
+        return self._death_p[2:]
 
     def _churn(self, ctx: CouncilMonth) -> None:
         """Population churn: working-age people at home without a partner move away (decided by their
@@ -386,18 +389,22 @@ class CareModel(mesa.Model):
         need, slower under early intervention; a learning disability does not recover."""
         v = ctx.v
         bits = streams.draw_bits(self._rng[(ctx.c, "needs")], len(v["need"]))
+        n = len(v["need"])
         kernels.need_transitions(bits, v["need"], v["sex"], v["age_m"], v["alive"], v["reason"], v["flags"],
-                                 *self._need_thresholds(ctx.c))
+                                 *self._need_thresholds(ctx.c), self.buffers.get("mask", n, np.bool_),
+                                 self.buffers.get("rows", n, np.int64))
 
-    def _need_thresholds(self, c: int) -> tuple[np.ndarray, np.ndarray]:
-        """Council ``c``'s need-move thresholds (``kernels.need_thresholds``), made again only when the
-        parameters they depend on change (a timeline can change both rates)."""
+    def _need_thresholds(self, c: int) -> tuple[np.ndarray, np.ndarray, tuple]:
+        """Council ``c``'s need-move thresholds (``kernels.need_thresholds``) and their bounds by age group
+        (``kernels.need_bounds``), made again only when the parameters they depend on change (a timeline can change
+        both rates)."""
         key = (self.scenario.needs.unmet_need_decline_rr, self._unmet_norm[c],
                self.local[c].prevention.early_intervention_decline_rr)
         cached = self._need_t.get(c)
         if cached is None or cached[0] != key:
-            cached = self._need_t[c] = (key, *kernels.need_thresholds(self.tables.up, self.tables.down, *key))
-        return cached[1], cached[2]
+            t_up, t_move = kernels.need_thresholds(self.tables.up, self.tables.down, *key)
+            cached = self._need_t[c] = (key, t_up, t_move, kernels.need_bounds(t_move))
+        return cached[1:]
 
     def _hospital(self, ctx: CouncilMonth) -> None:
         """Emergency admissions from home by age and need (NHS body), more with unmet need, fewer with

@@ -48,6 +48,37 @@ def population(seed: int) -> dict[str, np.ndarray]:
     return v
 
 
+def age_and_die(w: dict, bits: np.ndarray, death_t: np.ndarray, move_t: np.ndarray, died: np.ndarray,
+                candidates: np.ndarray) -> tuple[int, int]:
+    """``kernels.age_and_die`` on the columns ``w``, with the bounds the model gives it."""
+    bounds = kernels.group_bounds(move_t, kernels.age_groups(len(move_t), 5))
+    return kernels.age_and_die(w["age_m"], w["months_in_state"], w["alive"], bits, death_t, move_t, bounds, w["sex"],
+                               w["need"], w["setting"], died, candidates, np.empty(len(bits), np.int64))
+
+
+def test_bounds_hold_every_threshold_of_their_age_group(tables):
+    """The kernels' first test may only pass over people the exact test would pass over too: each age group's bound
+    is at least every threshold of the group, for deaths and churn, need moves (need 0 and need 1+) and admissions."""
+    death = tables.death_probability(1.0)
+    death_t = kernels.death_thresholds(death)
+    move_t = kernels.churn_thresholds(death, death_t, 0.01)
+    group = np.searchsorted(kernels.GROUP_EDGES, np.arange(rates.N_AGES) * 12, side="right")
+    bounds = np.array(kernels.group_bounds(move_t, kernels.age_groups(len(move_t), 5)))
+    assert np.all(move_t.reshape(2, rates.N_AGES, 5) <= bounds[group][None, :, None])
+    t_move = kernels.need_thresholds(tables.up, tables.down, 2.0, 0.3, 0.7)[1].reshape(2, rates.N_AGES, 5, 8)
+    b = np.array(kernels.need_bounds(t_move.ravel())).reshape(2, 4)
+    assert np.all(t_move[:, :, 0] <= b[0][group][None, :, None])
+    assert np.all(t_move[:, :, 1:] <= b[1][group][None, :, None, None])
+    assert b[0].max() < b[1].max()  # need 0 has the tighter bound
+
+
+def test_marked_lists_the_marked_rows_in_order():
+    for n in (0, 1, 7, 8, 9, 1000, 1003):
+        mask = np.random.default_rng(n).random(n) < 0.05
+        out = np.empty(n, np.int64)
+        np.testing.assert_array_equal(out[:kernels.marked(mask, out)], np.flatnonzero(mask))
+
+
 def rescaled(u: np.ndarray, p: np.ndarray) -> np.ndarray:
     """A survivor's death uniform rescaled to [0, 1) given survival, in 32 bits: ``(u - p) / (1 - p)``."""
     return ((u - p) / (1.0 - p) * 2.0 ** 32).astype(np.uint32) * UNIT
@@ -70,9 +101,7 @@ def test_age_and_die_equals_the_numpy_processes(tables, seed):
 
     got, candidates = np.empty(N, bool), np.empty(N, np.int64)
     death_t = kernels.death_thresholds(death)
-    n_died, n = kernels.age_and_die(w["age_m"], w["months_in_state"], w["alive"], bits, death_t,
-                                    kernels.churn_thresholds(death, death_t, rate), w["sex"], w["need"], w["setting"],
-                                    got, candidates)
+    n_died, n = age_and_die(w, bits, death_t, kernels.churn_thresholds(death, death_t, rate), got, candidates)
     assert n_died == died.sum() > 100
     np.testing.assert_array_equal(got, died)
     for name in ("age_m", "months_in_state", "alive"):
@@ -117,9 +146,9 @@ def test_a_survivors_rescaled_uniform_is_uniform_whatever_the_death_chance():
     bits = rng.integers(0, 2 ** 32, n, dtype=np.uint32)
     for q in (0.1, 0.5):
         alive, died, candidates = np.ones(n, bool), np.empty(n, bool), np.empty(n, np.int64)
-        _, k = kernels.age_and_die(np.full(n, 18 * 12, np.uint16), np.zeros(n, np.uint16), alive, bits, death_t,
-                                   kernels.churn_thresholds(death, death_t, q), np.zeros(n, np.uint8), need,
-                                   np.zeros(n, np.uint8), died, candidates)
+        w = {"age_m": np.full(n, 18 * 12, np.uint16), "months_in_state": np.zeros(n, np.uint16), "alive": alive,
+             "sex": np.zeros(n, np.uint8), "need": need, "setting": np.zeros(n, np.uint8)}
+        _, k = age_and_die(w, bits, death_t, kernels.churn_thresholds(death, death_t, q), died, candidates)
         moving = np.zeros(n, bool)
         moving[candidates[:k]] = True
         for level in range(5):
@@ -137,8 +166,9 @@ def test_need_transitions_equal_transition_with_the_multipliers(tables, seed, rr
         * np.where((v["flags"] & EARLY_INTERVENTION) != 0, ei, 1.0)
     want = needs.transition(u, v["need"], v["sex"], v["age_m"], v["alive"], tables.up, tables.down, mult,
                             lifelong=v["reason"] == LEARNING_DISABILITY)
-    kernels.need_transitions(bits, w["need"], w["sex"], w["age_m"], w["alive"], w["reason"], w["flags"],
-                             *kernels.need_thresholds(tables.up, tables.down, rr, norm, ei))
+    t_up, t_move = kernels.need_thresholds(tables.up, tables.down, rr, norm, ei)
+    kernels.need_transitions(bits, w["need"], w["sex"], w["age_m"], w["alive"], w["reason"], w["flags"], t_up,
+                             t_move, kernels.need_bounds(t_move), np.empty(N, bool), np.empty(N, np.int64))
     assert np.count_nonzero(want != v["need"]) > 1000
     np.testing.assert_array_equal(w["need"], want)
 
@@ -167,7 +197,8 @@ def test_emergency_admissions_equal_the_numpy_rules(tables, defaults):
     n = kernels.emergency_admissions(
         bits, w["need"], w["sex"], w["age_m"], w["alive"], w["flags"], w["setting"], w["funding"], w["package_hours"],
         w["months_in_state"], w["waiting_since"], 3.0, 0.4, 0.7, body.admission_table,
-        kernels.band_table(hospital.AGE_EDGES_MONTHS), body.rise, 9, kernels.admission_thresholds(3.0, 0.4, 0.7, body.admission_table))
+        kernels.band_table(hospital.AGE_EDGES_MONTHS), body.rise, 9,
+        kernels.admission_thresholds(3.0, 0.4, 0.7, body.admission_table), np.empty(N, bool), np.empty(N, np.int64))
     assert n == len(admitted) > 500
     for name in v:
         np.testing.assert_array_equal(w[name], v[name], err_msg=name)

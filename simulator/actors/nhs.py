@@ -6,12 +6,15 @@ import mesa
 import numpy as np
 
 from .. import kernels
+from ..buffers import Buffers
 from ..processes import hospital
 from ..scenario import NHS, NHS_AGE_BANDS
 from ..streams import draw_bits
 
 DAYS_PER_MONTH = 365.25 / 12
 AGE_BANDS = kernels.band_table(hospital.AGE_EDGES_MONTHS)  # the admission table's age band by age in months
+# the kernel's first test bounds each band's thresholds: its bands must be the kernels' age groups
+assert tuple(hospital.AGE_EDGES_MONTHS) == kernels.GROUP_EDGES
 #: why a patient fit to leave is still in hospital: a package at home or a care home place being arranged, or
 #: no service to go to this month (no hours, bed or money)
 DELAY_REASONS = ("home_package", "care_home", "no_service")
@@ -25,6 +28,7 @@ class NHSBody(mesa.Agent):
         super().__init__(model)
         self.name, self.councils, self.scale = name, councils, scale
         self.rise = rise_on_admission  # (sex, age, need): P(need rises during a stay), from the rate tables
+        self._buffers = Buffers()  # work arrays reused every month
         self.set_params(params)
 
     def set_params(self, params: NHS) -> None:
@@ -45,12 +49,14 @@ class NHSBody(mesa.Agent):
         key = (unmet_rr, unmet_norm, telecare_rr)
         if key not in self._thresholds:  # one set a council (its unmet-need share and telecare), made once
             self._thresholds[key] = kernels.admission_thresholds(*key, self.admission_table)
-        bits = draw_bits(rng, len(v["alive"]))  # one a person: the admission, then (rescaled) the rise in a stay
+        n = len(v["alive"])
+        bits = draw_bits(rng, n)  # one a person: the admission, then (rescaled) the rise in a stay
         return kernels.emergency_admissions(bits, v["need"], v["sex"], v["age_m"], v["alive"], v["flags"], v["setting"],
                                             v["funding"], v["package_hours"], v["months_in_state"],
                                             v["waiting_since"], unmet_rr, unmet_norm, telecare_rr,
-                                            self.admission_table, AGE_BANDS, self.rise, t,
-                                            self._thresholds[key])
+                                            self.admission_table, AGE_BANDS, self.rise, t, self._thresholds[key],
+                                            self._buffers.get("mask", n, np.bool_),
+                                            self._buffers.get("rows", n, np.int64))
 
     def delayed_days(self, patients: np.ndarray, discharges: np.ndarray, vacancy_rate: float,
                      occupancy: float) -> np.ndarray:
