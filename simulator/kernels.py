@@ -121,7 +121,8 @@ def _bound(age_m, bounds):
 @jit
 def marked(mask, out):
     """Rows marked in ``mask`` (bools) into ``out``, in row order; returns how many. Eight rows are tested at
-    once as one 64-bit word, so a mostly empty mask costs little."""
+    once as one 64-bit word, so a mostly empty mask costs little (for masks of one row in ten or more, NumPy's
+    ``flatnonzero`` is as fast)."""
     n = mask.shape[0]
     whole = n - n % 8
     words = mask[:whole].view(np.uint64)
@@ -137,6 +138,13 @@ def marked(mask, out):
             out[k] = i
             k += 1
     return k
+
+
+def rows_of(mask: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The rows marked in ``mask``, in row order (``marked``): a view of ``out`` (room for a row number a person,
+    made if not given), valid until ``out`` is used again."""
+    out = np.empty(len(mask), np.int64) if out is None else out
+    return out[:marked(mask, out)]
 
 
 @jit
@@ -564,12 +572,13 @@ def _queue_mask(alive, waiting_since, mask):
         mask[i] = alive[i] & (waiting_since[i] >= 0)
 
 
-def queue(alive, waiting_since, flags, mask=None):
+def queue(alive, waiting_since, flags, mask=None, out=None):
     """Rows of living people in the council's queue, in row order: those whose current request is not yet
-    assessed, and those whose request is. ``mask``: a work array of bools, one a person (made if not given)."""
+    assessed, and those whose request is. ``mask`` and ``out``: work arrays of a bool and a row number a person
+    (made if not given)."""
     mask = np.empty(len(alive), np.bool_) if mask is None else mask
     _queue_mask(alive, waiting_since, mask)
-    rows = np.flatnonzero(mask)
+    rows = rows_of(mask, out)
     assessed = (flags[rows] & ASSESSED) != 0
     return rows[~assessed], rows[assessed]
 
@@ -617,14 +626,15 @@ def _request_scan(rows, alive, need, threshold, waiting_since, setting, flags, r
 
 
 def request_scan(alive, need, threshold, waiting_since, setting, flags, reason, hours_table, informal,
-                 reablement_first, reablement_min_need, mask=None):
+                 reablement_first, reablement_min_need, mask=None, out=None):
     """The council's request scan (``Council._take_requests``): rows that leave the queue (no longer eligible,
     and not hospital patients who may still be offered reablement), and rows of eligible people at home in the
     community, not queued, who are not known or whose unpaid care no longer covers their need. A branch-free pass
-    finds the few it must look at (queued, or with need at the threshold). ``mask``: a work array of bools."""
+    finds the few it must look at (queued, or with need at the threshold). ``mask`` and ``out``: work arrays of a
+    bool and a row number a person."""
     mask = np.empty(len(alive), np.bool_) if mask is None else mask
     _request_mask(need, waiting_since, threshold, mask)
-    return _request_scan(np.flatnonzero(mask), alive, need, threshold, waiting_since, setting, flags, reason,
+    return _request_scan(rows_of(mask, out), alive, need, threshold, waiting_since, setting, flags, reason,
                          hours_table, informal, reablement_first, reablement_min_need)
 
 
@@ -680,12 +690,13 @@ def _roster_mask(alive, setting, funding, mask):
         mask[i] = alive[i] & (((s != COMMUNITY) & (s != HOSPITAL)) | (funding[i] != 0))
 
 
-def roster(alive, setting, funding, mask=None):
+def roster(alive, setting, funding, mask=None, out=None):
     """Rows of living people in a care service or with a funding route: the few the council's month acts on.
-    ``mask``: a work array of bools, one a person (made if not given)."""
+    ``mask`` and ``out``: work arrays of a bool and a row number a person (made if not given); the rows are a view
+    of ``out``."""
     mask = np.empty(len(alive), np.bool_) if mask is None else mask
     _roster_mask(alive, setting, funding, mask)
-    return np.flatnonzero(mask)
+    return rows_of(mask, out)
 
 
 @jit

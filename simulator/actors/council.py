@@ -245,17 +245,18 @@ class Council(mesa.Agent):
             return np.inf
         return max(self.workforce.capacity_hours - float((c or self.commitments(v)).home_care_hours), 0.0)
 
-    def _mask(self, v: dict) -> np.ndarray:
-        """A work array of bools, one a person (its contents are the last user's)."""
-        return self._buffers.get("mask", len(v["alive"]), np.bool_)
+    def _work(self, v: dict, use: str) -> tuple[np.ndarray, np.ndarray]:
+        """Work arrays for a scan: a bool a person, and room for a row number a person kept for ``use`` (rows listed
+        there stay valid until the next scan for the same use)."""
+        n = len(v["alive"])
+        return self._buffers.get("mask", n, np.bool_), self._buffers.get(use, n, np.int64)
 
     def _rows(self, v: dict, setting: int | None = None, funding: int | None = None) -> np.ndarray:
         """Rows of living people in care ``setting`` and/or with ``funding``, in row order. While the council
         steps they come from its roster of people in a service or funded (a few percent of its people; anyone
         the month admits joins it), otherwise from a scan of every row."""
         # no one dies while the council steps, so the roster's rows are all of living people
-        rows = self._roster if self._roster is not None else kernels.roster(v["alive"], v["setting"], v["funding"],
-                                                                              self._mask(v))
+        rows = kernels.roster(v["alive"], v["setting"], v["funding"]) if self._roster is None else self._roster
         if setting is None and funding is None:
             return rows
         return kernels.roster_select(rows, v["setting"], v["funding"], -1 if setting is None else setting,
@@ -375,7 +376,7 @@ class Council(mesa.Agent):
         """One month of the council's work on its people ``v`` (column views). Returns the month's flows.
 
         ``start``: the placements before the first month (who is known is drawn from the flows, not asked)."""
-        self._roster = kernels.roster(v["alive"], v["setting"], v["funding"], self._mask(v))
+        self._roster = kernels.roster(v["alive"], v["setting"], v["funding"], *self._work(v, "roster"))
         try:
             return self._month(v, informal, t, month, start)
         finally:
@@ -538,7 +539,7 @@ class Council(mesa.Agent):
         # new: not yet known, or known and settled on unpaid care that no longer covers the need (a carer died)
         left, new = kernels.request_scan(v["alive"], v["need"], self.threshold, v["waiting_since"], v["setting"],
                                          v["flags"], v["reason"], self.hours_table, informal, p.reablement_first,
-                                         p.reablement_from_hospital_min_need, self._mask(v))
+                                         p.reablement_from_hospital_min_need, *self._work(v, "requests"))
         v["waiting_since"][left] = NOT_WAITING
         v["flags"][left] &= ~KNOWN
         v["setting"][left[v["setting"][left] == HOSPITAL]] = COMMUNITY  # no care needed: home from hospital
@@ -575,7 +576,7 @@ class Council(mesa.Agent):
         """Assessments: requests oldest first, up to the month's capacity; patients in hospital are assessed
         there without waiting (discharge to assess). Each costs ``assessment_cost_gbp``. Returns the rows of the
         queue now assessed (in row order), the candidates for admission."""
-        waiting, assessed = kernels.queue(v["alive"], v["waiting_since"], v["flags"], self._mask(v))
+        waiting, assessed = kernels.queue(v["alive"], v["waiting_since"], v["flags"], *self._work(v, "queue"))
         in_ward = v["setting"][waiting] == HOSPITAL
         ward, home = waiting[in_ward], waiting[~in_ward]
         if not initial:  # ties broken by each person's ticket, drawn on arrival: a fixed random place that does not
