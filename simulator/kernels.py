@@ -615,9 +615,13 @@ def _request_scan(rows, alive, need, threshold, waiting_since, setting, flags, r
         if waiting and not eligible:
             candidate = (a & (s == HOSPITAL) & (lv >= reablement_min_need) & reablement_first
                          & ((fl & _U8_REABLED) == 0) & (reason[i] != LEARNING_DISABILITY))
-            if not candidate:
+            if not candidate:  # leaves the queue, no longer known; home if in hospital
                 left[n_left] = i
                 n_left += 1
+                waiting_since[i] = -1
+                flags[i] &= ~_U8_KNOWN
+                if s == HOSPITAL:
+                    setting[i] = COMMUNITY
         elif eligible and s == COMMUNITY and not waiting:
             if (fl & _U8_KNOWN) == 0 or hours_table[reason[i], lv] > informal[i]:
                 new[n_new] = i
@@ -628,8 +632,9 @@ def _request_scan(rows, alive, need, threshold, waiting_since, setting, flags, r
 def request_scan(alive, need, threshold, waiting_since, setting, flags, reason, hours_table, informal,
                  reablement_first, reablement_min_need, mask=None, out=None):
     """The council's request scan (``Council._take_requests``): rows that leave the queue (no longer eligible,
-    and not hospital patients who may still be offered reablement), and rows of eligible people at home in the
-    community, not queued, who are not known or whose unpaid care no longer covers their need. A branch-free pass
+    and not hospital patients who may still be offered reablement; they are taken out of it, no longer known, and
+    home if in hospital), and rows of eligible people at home in the community, not queued, who are not known or
+    whose unpaid care no longer covers their need. A branch-free pass
     finds the few it must look at (queued, or with need at the threshold). ``mask`` and ``out``: work arrays of a
     bool and a row number a person."""
     mask = np.empty(len(alive), np.bool_) if mask is None else mask

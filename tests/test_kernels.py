@@ -300,11 +300,14 @@ def test_tally_counts_what_the_masks_count(defaults, plain):
 
 
 def test_request_scan_equals_the_masks():
+    """The rows that leave the queue and the new requests, and those leaving taken out of the queue (no longer
+    known, home from hospital); nobody else changes."""
     v = population(14)
+    w = {name: col.copy() for name, col in v.items()}
     hours_table = np.full((3, 5), 10.0, np.float32)
     informal = np.random.default_rng(15).choice(np.float32([0, 7.5, 20]), N)
-    left, new = kernels.request_scan(v["alive"], v["need"], 3, v["waiting_since"], v["setting"], v["flags"],
-                                     v["reason"], hours_table, informal, True, 2)
+    left, new = kernels.request_scan(w["alive"], w["need"], 3, w["waiting_since"], w["setting"], w["flags"],
+                                     w["reason"], hours_table, informal, True, 2)
     eligible = v["alive"] & (v["need"] >= 3)
     candidate = (v["alive"] & (v["setting"] == HOSPITAL) & (v["need"] >= 2) & ((v["flags"] & REABLED) == 0)
                  & (v["reason"] != LEARNING_DISABILITY))
@@ -315,6 +318,10 @@ def test_request_scan_equals_the_masks():
     np.testing.assert_array_equal(left, want_left)
     np.testing.assert_array_equal(new, want_new)
     assert len(left) > 100 and len(new) > 100
+    v["waiting_since"][want_left], v["flags"][want_left] = -1, v["flags"][want_left] & ~KNOWN
+    v["setting"][want_left[v["setting"][want_left] == HOSPITAL]] = COMMUNITY
+    for name in v:
+        np.testing.assert_array_equal(w[name], v[name], err_msg=name)
 
 
 def test_queue_splits_the_waiting_by_assessment():

@@ -23,7 +23,7 @@ from ..population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTIO
                           SELF_FUNDED)
 from ..finance import INCOME_SOURCES, IncomePlan, monthly
 from ..scenario import Local
-from . import admissions
+from . import council_kernels as ck
 from .care_market import CareHomeMarket
 
 WEEKS_PER_MONTH = 365.25 / 7 / 12
@@ -445,34 +445,18 @@ class Council(mesa.Agent):
         v["flags"][done[long_term]] |= ASSESSED
 
     def _review_packages(self, v: dict, informal: np.ndarray, t: int, month: int) -> None:
-        """Home care clients: end packages below the threshold, resize the rest, queue those needing a home."""
+        """Home care clients: end packages below the threshold, resize the rest, queue those needing a home
+        (``council_kernels.review_packages``); council packages grow only while the year's money lasts."""
         idx = self._rows(v, setting=HOME_CARE)
-        need = v["need"][idx]
-        below = need < self.threshold
-        gone = idx[below]
-        v["setting"][gone], v["funding"][gone], v["package_hours"][gone] = COMMUNITY, NO_FUNDING, 0
-        v["flags"][gone] &= ~KNOWN
-        keep = idx[~below]
-        net = np.maximum(self.hours_needed(v, keep) - informal[keep], 0.0)
-        ceiling = self.max_hours(v["age_m"][keep])
-        wants_home = (net > ceiling) & (v["waiting_since"][keep] < 0)
-        v["waiting_since"][keep[wants_home]] = t
-        v["flags"][keep[wants_home]] |= ASSESSED  # reviewed: assessed for a care home
-        target = np.minimum(net, ceiling).round().astype(np.uint8)
-        council_target = np.floor(target * self.package_factor).astype(np.uint8)
-        # self-funders buy what they need; council packages shrink freely and grow only within the budget
-        current = v["package_hours"][keep]
-        selfpay = v["funding"][keep] == SELF_FUNDED
-        v["package_hours"][keep[selfpay]] = target[selfpay]
-        council = ~selfpay
-        down = council & (council_target <= current)
-        v["package_hours"][keep[down]] = council_target[down]
-        up = np.flatnonzero(council & (council_target > current))
-        if len(up):
-            extra = (council_target[up].astype(float) - current[up]) * self.hourly_rate()
-            cost = extra * self.scale * self.weeks_left(month)
-            ok = admit_within(cost, self.headroom(v, month))
-            v["package_hours"][keep[up[ok]]] = council_target[up[ok]]
+        n = len(idx)
+        rows, to, current = np.empty(n, np.int64), np.empty(n, np.uint8), np.empty(n, np.uint8)
+        k = ck.review_packages(idx, v["need"], v["setting"], v["funding"], v["package_hours"], v["flags"],
+                               v["waiting_since"], v["reason"], v["age_m"], informal, self.hours_table, self.threshold,
+                               self._terms(month, False), t, rows, to, current)
+        if k:
+            extra = (to[:k].astype(float) - current[:k]) * self.hourly_rate()
+            ok = admit_within(extra * self.scale * self.weeks_left(month), self.headroom(v, month))
+            v["package_hours"][rows[:k][ok]] = to[:k][ok]
         self._cut_if_overcommitted(v, month)
 
     def _cut_if_overcommitted(self, v: dict, month: int) -> None:
@@ -537,18 +521,23 @@ class Council(mesa.Agent):
         # leaving: no longer eligible, except patients in hospital who may still be offered reablement (below the
         # threshold, from ``reablement_from_hospital_min_need``, not reabled before, no learning disability).
         # new: not yet known, or known and settled on unpaid care that no longer covers the need (a carer died)
-        left, new = kernels.request_scan(v["alive"], v["need"], self.threshold, v["waiting_since"], v["setting"],
-                                         v["flags"], v["reason"], self.hours_table, informal, p.reablement_first,
-                                         p.reablement_from_hospital_min_need, *self._work(v, "requests"))
-        v["waiting_since"][left] = NOT_WAITING
-        v["flags"][left] &= ~KNOWN
-        v["setting"][left[v["setting"][left] == HOSPITAL]] = COMMUNITY  # no care needed: home from hospital
-        private = self._would_self_fund(v, new, informal)
+        _, new = kernels.request_scan(v["alive"], v["need"], self.threshold, v["waiting_since"], v["setting"],
+                                      v["flags"], v["reason"], self.hours_table, informal, p.reablement_first,
+                                      p.reablement_from_hospital_min_need, *self._work(v, "requests"))
         pres = p.presentation_per_month
+        if start is None:
+            f.presentations, f.private_arrangements = ck.present(
+                new, self.draws.random(len(new)), v["need"], v["reason"], v["age_m"], v["partner"], v["savings"],
+                v["housing"], v["flags"], v["waiting_since"], informal, self.hours_table, pres.with_informal_care,
+                pres.without_informal_care, p.private_arrangement.per_month, np.float32(p.upper_capital_limit_gbp),
+                p.max_home_care_hours, p.max_home_care_hours_18_64, t)
+            return
+        # the start: the same chances, with the base year's flows (``known_at_start``)
+        private = self._would_self_fund(v, new, informal)
         prob = np.where(informal[new] > 0, pres.with_informal_care, pres.without_informal_care)
         prob = np.where(private, p.private_arrangement.per_month, prob)
-        if start is not None:  # hospital refers too; a self-funder's stay ends in care (the council arranges it)
-            prob = known_at_start(prob + start.contact[new], start.leaving[new], start.known_on_entry[new])
+        # hospital refers too; a self-funder's stay ends in care (the council arranges it)
+        prob = known_at_start(prob + start.contact[new], start.leaving[new], start.known_on_entry[new])
         # people with a learning disability are known from children's services (Care Act transition assessments)
         prob = np.where(v["reason"][new] == LEARNING_DISABILITY, 1.0, prob)
         came = self.draws.random(len(new)) < prob
@@ -591,21 +580,21 @@ class Council(mesa.Agent):
         self.spent += cost
         return np.sort(np.concatenate([assessed, done]))
 
-    def _plan(self, v: dict, idx: np.ndarray, informal: np.ndarray, terms: admissions.Terms,
+    def _plan(self, v: dict, idx: np.ndarray, informal: np.ndarray, terms: ck.Terms,
               c: Commitments) -> np.ndarray:
         """Planned service for each queued person, in queue order (-1: unpaid care already meets the need)."""
         p = self.policy
         u_nursing = self.draws.random(len(idx))
         room = max(self.reablement_slots - c.in_reablement, 0)  # reablement places left
-        return admissions.plan_services(idx, v["need"], v["setting"], v["flags"], v["reason"], v["age_m"],
+        return ck.plan_services(idx, v["need"], v["setting"], v["flags"], v["reason"], v["age_m"],
                                         v["partner"], v["savings"], v["housing"], informal, self.hours_table,
                                         self.threshold, u_nursing, p.nursing_share_of_placements,
                                         p.reablement_first, p.reablement_max_need, room, terms)
 
-    def _terms(self, month: int, initial: bool) -> admissions.Terms:
-        """This month's rules and prices for admissions (``admissions.Terms``)."""
+    def _terms(self, month: int, initial: bool) -> ck.Terms:
+        """This month's rules and prices for admissions (``council_kernels.Terms``)."""
         p, c = self.policy, self.policy.unit_costs_gbp
-        return admissions.Terms(
+        return ck.Terms(
             np.float32(p.upper_capital_limit_gbp), p.lower_capital_limit_gbp,
             p.upper_capital_limit_gbp - p.lower_capital_limit_gbp, p.tariff_income_per_250_gbp,
             p.care_home_income_contribution_gbp_per_week, self._base_hourly_rate(), self.price, p.max_home_care_hours,
@@ -622,7 +611,7 @@ class Council(mesa.Agent):
     def _admit(self, v: dict, informal: np.ndarray, t: int, month: int, f: MonthFlows, initial: bool,
                idx: np.ndarray) -> None:
         """Admissions from the assessed queue ``idx`` (rows in row order): the plan, the means test, the care home
-        ceiling, capacity in queue order, then money (``admissions.plan_services`` and ``admissions.admit``)."""
+        ceiling, capacity in queue order, then money (``council_kernels.plan_services`` and ``admit``)."""
         p = self.policy
         if not len(idx):
             return
@@ -634,7 +623,7 @@ class Council(mesa.Agent):
         u_chc = self.draws.random(int(np.count_nonzero(plan >= 0)))  # continuing healthcare, for those left
         room = self.care_home_room(v, c) if np.any((plan == RES) | (plan == NUR)) else np.inf
         cuttable = self._home_care_weekly_cost(c) * self.weeks_left(month) if p.hospital_discharge_priority else 0.0
-        rows, admitted, discharges, f.waiting_for_bed, f.pending_hours, beds = admissions.admit(
+        rows, admitted, discharges, f.waiting_for_bed, f.pending_hours, beds = ck.admit(
             idx, plan, u_chc, v["need"], v["setting"], v["funding"], v["age_m"], v["partner"], v["savings"],
             v["housing"], v["package_hours"], v["months_in_state"], v["waiting_since"], v["reason"], informal,
             self.hours_table, self._care_home_rates(), self.market.free_beds(), self.free_hours(v, c),

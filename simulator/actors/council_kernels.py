@@ -1,9 +1,10 @@
-"""The council's admissions from its assessed queue, compiled: the plan, the means test, capacity and money.
+"""The council's compiled passes: admissions from its assessed queue (the plan, the means test, capacity and
+money) and reviews of home care packages.
 
-``Council._admit`` draws the month's random numbers and reads the money and capacity it has (from its roster, with
-NumPy), then hands the queue to these two passes. They do what the council's NumPy code did in some 130 calls
-over the queue, with the same arithmetic in the same order (float32 where the columns are float32, NumPy's
-rounding), so the results are the same bit for bit; the queue's rows are read once each, not once a call.
+The council draws the month's random numbers and reads the money and capacity it has (from its roster), then
+hands its queue or its clients to these passes. They do what its NumPy code did in some 130 calls over the queue
+and 25 over the clients, with the same arithmetic in the same order (float32 where the columns are float32, NumPy's
+rounding), so the results are the same bit for bit; each row is read once, not once a call.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import jit
-from ..population import (COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, LEARNING_DISABILITY, NHS_FUNDED,
-                          NOT_WAITING, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED)
+from ..population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, KNOWN, LEARNING_DISABILITY,
+                          NHS_FUNDED, NO_FUNDING, NOT_WAITING, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED)
 
 HOME, REAB, RES, NUR = range(4)  # planned services (actors.council.SERVICES); -1: none
 _SETTING = np.array([HOME_CARE, REABLEMENT, RESIDENTIAL, NURSING], np.uint8)
 _PAYER = np.array([COUNCIL_FUNDED, SELF_FUNDED, NHS_FUNDED], np.uint8)  # FUNDERS order: council, self, NHS
-_REABLED = int(REABLED)
+_REABLED, _KNOWN, _ASSESSED = int(REABLED), int(KNOWN), int(ASSESSED)
 
 
 class Terms(NamedTuple):
@@ -268,3 +269,68 @@ def admit(idx, plan, u_chc, need, setting, funding, age_m, partner, savings, hou
         out[n] = i
         n += 1
     return out[:n], admissions, discharges, waiting_for_bed, pending, beds
+
+
+@jit
+def review_packages(rows, need, setting, funding, package_hours, flags, waiting_since, reason, age_m, informal,
+                    hours_table, threshold, t, month_step, raise_rows, raise_to, raise_from):
+    """Reviews of home care packages (``Council._review_packages``) for the clients of ``rows``: packages of people
+    now below the ``threshold`` end; people whose need home care cannot meet within the ceiling join the queue,
+    assessed for a care home; packages are sized at assessed hours (need less unpaid care, within the ceiling),
+    council packages at ``package_factor`` (``t``) of them. Self-funders buy what they need and council packages
+    shrink at once; council packages that would grow are listed for the money to decide (``raise_rows``, their
+    new and current hours in ``raise_to`` and ``raise_from``, in row order). Returns how many it listed."""
+    n = 0
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        if need[i] < threshold:
+            setting[i], funding[i], package_hours[i] = COMMUNITY, NO_FUNDING, 0
+            flags[i] &= ~_KNOWN
+            continue
+        net = max(hours_table[reason[i], need[i]] - informal[i], np.float32(0.0))
+        ceiling = _ceiling(age_m[i], t.max_hours_65, t.max_hours_young)
+        if net > ceiling and waiting_since[i] < 0:
+            waiting_since[i] = month_step
+            flags[i] |= _ASSESSED  # reviewed: assessed for a care home
+        target = np.uint8(np.rint(min(np.float64(net), ceiling)))
+        council_target = np.uint8(np.floor(target * t.package_factor))
+        if funding[i] == SELF_FUNDED:
+            package_hours[i] = target
+        elif council_target <= package_hours[i]:
+            package_hours[i] = council_target
+        else:
+            raise_rows[n], raise_to[n], raise_from[n] = i, council_target, package_hours[i]
+            n += 1
+    return n
+
+
+@jit
+def present(new, u, need, reason, age_m, partner, savings, housing, flags, waiting_since, informal, hours_table,
+            with_unpaid_care, without_unpaid_care, private_arrangement, upper_limit, max_hours_65, max_hours_young,
+            month_step):
+    """People with eligible need not yet known (``new``) come to the council, or arrange care themselves if they
+    would pay for it (``Council._take_requests``): each with the month's chance (with or without unpaid care,
+    of a private arrangement; certain with a learning disability, known from children's services), decided by
+    ``u``. Those who come are known and queued from ``month_step``; self-funders arranging their own care need no
+    council assessment. ``upper_limit``: the means test's (float32); ``max_hours_*``: home care's ceiling by age.
+    Returns how many came to the council and how many arranged care privately."""
+    presented = private = 0
+    for j in range(new.shape[0]):
+        i = new[j]
+        care_home = hours_table[reason[i], need[i]] - informal[i] > _ceiling(age_m[i], max_hours_65, max_hours_young)
+        would_pay = _capital(savings[i], housing[i], partner[i], care_home) > upper_limit
+        chance = with_unpaid_care if informal[i] > 0 else without_unpaid_care
+        if would_pay:
+            chance = private_arrangement
+        if reason[i] == LEARNING_DISABILITY:
+            chance = 1.0
+        if not u[j] < chance:
+            continue
+        if would_pay:
+            flags[i] |= _KNOWN | _ASSESSED
+            private += 1
+        else:
+            flags[i] = (flags[i] | _KNOWN) & ~_ASSESSED
+            presented += 1
+        waiting_since[i] = month_step
+    return presented, private
