@@ -19,8 +19,7 @@ import numpy as np
 from .. import kernels
 from ..buffers import Buffers
 from ..population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
-                          LEARNING_DISABILITY, LTS_THIS_YEAR, NO_FUNDING, NOT_WAITING, REABLED, REABLEMENT, REASONS,
-                          SELF_FUNDED)
+                          LEARNING_DISABILITY, LTS_THIS_YEAR, NO_FUNDING, REABLED, REABLEMENT, REASONS)
 from ..finance import INCOME_SOURCES, IncomePlan, monthly
 from ..scenario import Local
 from . import council_kernels as ck
