@@ -153,7 +153,8 @@ class Council(mesa.Agent):
         self.last_telecare_users = 0  # agents with telecare last month: this month's estimate before counting
         self._roster = None  # while the council steps: rows of people in a service or funded (see ``_rows``)
         self._in_scheme = 0  # people flagged for early intervention after the last scan (all of them supported)
-        self._buffers = Buffers()  # work arrays reused every month
+        # work arrays reused every month: the model's, shared by its councils (they step one at a time)
+        self._buffers = getattr(model, "buffers", None) or Buffers()
 
     def _take_policy(self, local: Local) -> None:
         """The policy in force and what follows from it: capacities per 100,000 adults in agents, hours by need."""
@@ -248,7 +249,7 @@ class Council(mesa.Agent):
         """Work arrays for a scan: a bool a person, and room for a row number a person kept for ``use`` (rows listed
         there stay valid until the next scan for the same use)."""
         n = len(v["alive"])
-        return self._buffers.get("mask", n, np.bool_), self._buffers.get(use, n, np.int64)
+        return self._buffers.get("council mask", n, np.bool_), self._buffers.get("council " + use, n, np.int64)
 
     def _rows(self, v: dict, setting: int | None = None, funding: int | None = None) -> np.ndarray:
         """Rows of living people in care ``setting`` and/or with ``funding``, in row order. While the council

@@ -28,7 +28,8 @@ class NHSBody(mesa.Agent):
         super().__init__(model)
         self.name, self.councils, self.scale = name, councils, scale
         self.rise = rise_on_admission  # (sex, age, need): P(need rises during a stay), from the rate tables
-        self._buffers = Buffers()  # work arrays reused every month
+        # work arrays reused every month: the model's, shared by every council's admissions
+        self._buffers = getattr(model, "buffers", None) or Buffers()
         self.set_params(params)
 
     def set_params(self, params: NHS) -> None:
@@ -55,8 +56,8 @@ class NHSBody(mesa.Agent):
                                             v["funding"], v["package_hours"], v["months_in_state"],
                                             v["waiting_since"], unmet_rr, unmet_norm, telecare_rr,
                                             self.admission_table, AGE_BANDS, self.rise, t, self._thresholds[key],
-                                            self._buffers.get("mask", n, np.bool_),
-                                            self._buffers.get("rows", n, np.int64))
+                                            self._buffers.get("nhs mask", n, np.bool_),
+                                            self._buffers.get("nhs rows", n, np.int64))
 
     def delayed_days(self, patients: np.ndarray, discharges: np.ndarray, vacancy_rate: float,
                      occupancy: float) -> np.ndarray:
