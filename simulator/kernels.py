@@ -10,13 +10,13 @@ Compiled code is cached on disk (``cache=True``) after a run's first use.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from .population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
                          LEARNING_DISABILITY, LTS_THIS_YEAR, NHS_FUNDED, NURSING, REABLED, REABLEMENT, RESIDENTIAL,
                          SELF_FUNDED, TELECARE, UNMET)
 from .rates import N_AGES
+from .jit import jit
 from .streams import UNIT
 
 MAX_AGE_MONTHS = 110 * 12 + 11
@@ -25,7 +25,6 @@ _U8_KNOWN, _U8_ASSESSED, _U8_UNMET = int(KNOWN), int(ASSESSED), int(UNMET)
 _U8_TELECARE, _U8_EI, _U8_LTS = int(TELECARE), int(EARLY_INTERVENTION), int(LTS_THIS_YEAR)
 _U8_REABLED = int(REABLED)
 
-jit = numba.njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 
 
 def band_table(edges) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import rates
+from .jit import jit
 from .scenario import HOUSEHOLD_BANDS, Scenario
 
 # Care settings
@@ -164,9 +165,7 @@ def household_band(age_years: np.ndarray) -> np.ndarray:
 
 def draw_need(rng: np.random.Generator, prevalence: np.ndarray, sex: np.ndarray, age: np.ndarray) -> np.ndarray:
     """Need level 0-4 drawn from the target mix for each person's sex and single age."""
-    cum = np.cumsum(prevalence[sex, age], axis=1)
-    u = rng.random(len(sex))[:, None]
-    return np.minimum((u > cum).sum(axis=1), 4).astype(np.uint8)
+    return _need_levels(rng.random(len(sex)), prevalence, np.asarray(sex), np.asarray(age))
 
 
 def draw_reasons(rng: np.random.Generator, needs, age: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,13 +173,44 @@ def draw_reasons(rng: np.random.Generator, needs, age: np.ndarray, need: np.ndar
     prevalence (need raised to a level drawn from its split of levels 2-4); mental health for a share of the
     rest with need level 2+. Everyone else (and everyone 65+ at the start) is physical and other support."""
     u = rng.random((2, len(age)))
-    young = age < 65
-    ld = young & (u[0] < needs.learning_disability_prevalence_18_64)
-    split = np.cumsum(needs.learning_disability_need_split)
-    ld_level = 2 + np.minimum(np.searchsorted(split, u[1] * split[-1], side="right"), 2)
-    need = np.where(ld, np.maximum(need, ld_level), need).astype(np.uint8)
-    mh = young & ~ld & (need >= 2) & (u[1] < needs.mental_health_share_18_64)
-    return np.select([ld, mh], [LEARNING_DISABILITY, MENTAL_HEALTH], PHYSICAL).astype(np.uint8), need
+    return _support_reasons(u[0], u[1], np.asarray(age), np.asarray(need), needs.learning_disability_prevalence_18_64,
+                            np.cumsum(needs.learning_disability_need_split), needs.mental_health_share_18_64)
+
+
+@jit
+def _need_levels(u, prevalence, sex, age):
+    """``draw_need``'s levels from its uniforms ``u``: how many of the cumulative shares of levels 0, 1, .. at
+    the person's sex and age lie below ``u`` (at most 4)."""
+    out = np.empty(u.shape[0], np.uint8)
+    for i in range(u.shape[0]):
+        cum, level = 0.0, 0
+        for k in range(prevalence.shape[2]):
+            cum += prevalence[sex[i], age[i], k]
+            level += u[i] > cum
+        out[i] = min(level, 4)
+    return out
+
+
+@jit
+def _support_reasons(u0, u1, age, need, ld_prevalence, split, mh_share):
+    """``draw_reasons`` from its two uniforms a person: a learning disability if ``u0`` is below its prevalence
+    (18-64), its need level from ``u1`` against the cumulative ``split`` of levels 2-4; mental health if ``u1`` is
+    below its share (18-64 with need 2+, no learning disability)."""
+    reason, out = np.empty(u0.shape[0], np.uint8), np.empty(u0.shape[0], np.uint8)
+    for i in range(u0.shape[0]):
+        young = age[i] < 65
+        ld = young and u0[i] < ld_prevalence
+        level = np.int64(need[i])
+        if ld:
+            x = u1[i] * split[-1]
+            above = 0  # np.searchsorted(split, x, side="right")
+            while above < split.shape[0] and split[above] <= x:
+                above += 1
+            level = max(level, 2 + min(above, 2))
+        out[i] = level
+        mh = young and not ld and level >= 2 and u1[i] < mh_share
+        reason[i] = LEARNING_DISABILITY if ld else (MENTAL_HEALTH if mh else PHYSICAL)
+    return reason, out
 
 
 def draw_wealth(rng: np.random.Generator, scenario: Scenario, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

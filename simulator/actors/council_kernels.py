@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..kernels import jit
+from ..jit import jit
 from ..population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, KNOWN, LEARNING_DISABILITY,
                           NHS_FUNDED, NO_FUNDING, NOT_WAITING, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED)
 
