@@ -153,7 +153,8 @@ def age_and_die(age_m, months_in_state, alive, bits, death_t, move_t, bounds, se
     ``death_p[sex, age, need]``: dying if the uniform ``bits x 2**-32`` is below it, that is if the draw is below
     ``death_t`` (``death_thresholds``). ``died`` is set and ``alive`` cleared for them. Survivors at home whose draw
     is below ``move_t`` (``churn_thresholds``) would move away if they have no partner once the month's widows are
-    known: their rows go into ``candidates``, in row order. Returns the deaths and how many candidates.
+    known: their rows go into ``candidates``, in row order. Returns the deaths (their rows are the first of
+    ``rows``) and how many candidates.
 
     A branch-free (SIMD) pass ages everyone and marks in ``died`` the few whose draw is below their age group's
     bound on ``move_t`` (``bounds``, from ``group_bounds``); the exact test runs on those alone (``rows``: room
@@ -172,6 +173,7 @@ def age_and_die(age_m, months_in_state, alive, bits, death_t, move_t, bounds, se
         b = np.int64(bits[i])
         if b < death_t[k]:
             alive[i] = False
+            rows[deaths] = i  # the dead, in row order (never past the row being read)
             deaths += 1
             continue
         died[i] = False

@@ -320,11 +320,12 @@ class CareModel(mesa.Model):
         ctx.died = self.buffers.get("died", n, np.bool_)
         candidates = self.buffers.get("candidates", n, np.int64)
         bits = streams.draw_bits(rng, n)  # one a person: death, then (rescaled) moving
-        _, n_candidates = kernels.age_and_die(v["age_m"], v["months_in_state"], v["alive"], bits, death_t, move_t,
-                                              bounds, v["sex"], v["need"], v["setting"], ctx.died, candidates,
-                                              self.buffers.get("rows", n, np.int64))
+        rows = self.buffers.get("rows", n, np.int64)
+        deaths, n_candidates = kernels.age_and_die(v["age_m"], v["months_in_state"], v["alive"], bits, death_t,
+                                                   move_t, bounds, v["sex"], v["need"], v["setting"], ctx.died,
+                                                   candidates, rows)
         ctx.candidates = candidates[:n_candidates]
-        demography.widow(v["partner"], ctx.died, self.population.blocks[c].start)
+        demography.widow(v["partner"], ctx.died, self.population.blocks[c].start, rows[:deaths])
         if sc.demography.entrants:
             rng_e = self._rng[(c, "entrants")]
             cohort = self.cohorts[c][self.cohort_index(ctx.t)]
@@ -456,7 +457,7 @@ class CareModel(mesa.Model):
         carers[int(ic.partner_hours_per_week >= 20)] += by_partner
         carers[int(ic.other_carer_hours_per_week >= 20)] += by_other
         alone = buffers.get("alone", n, np.int64)
-        n_alone = kernels.mark_unmet(np.flatnonzero(cared), v["setting"], v["need"], v["reason"], v["package_hours"],
+        n_alone = kernels.mark_unmet(kernels.rows_of(cared, buffers.get("rows", n, np.int64)), v["setting"], v["need"], v["reason"], v["package_hours"],
                                      flags, hours, council.hours_table, council.delivery_ratio, alone)
         pv = self.local[c].prevention
         if pv.community_support_hours_per_100k_adults > 0 and n_alone:

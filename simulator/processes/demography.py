@@ -27,12 +27,13 @@ def draw_deaths(u: np.ndarray, death_prob: np.ndarray, sex: np.ndarray, age_m: n
     return alive & (u < p)
 
 
-def widow(partner: np.ndarray, died: np.ndarray, offset: int) -> int:
+def widow(partner: np.ndarray, died: np.ndarray, offset: int, rows: np.ndarray | None = None) -> int:
     """Unlink the partners of people who died; returns how many survivors were widowed.
 
-    ``partner`` holds global rows; ``offset`` is the global row of this slice's first element.
+    ``partner`` holds global rows; ``offset`` is the global row of this slice's first element; ``rows``: those
+    of ``died``, if already listed.
     """
-    rows = np.flatnonzero(died)
+    rows = np.flatnonzero(died) if rows is None else rows
     partners = partner[rows]
     local = partners[partners >= 0] - offset
     partner[local] = NO_PARTNER
