@@ -457,8 +457,9 @@ class CareModel(mesa.Model):
         carers[int(ic.partner_hours_per_week >= 20)] += by_partner
         carers[int(ic.other_carer_hours_per_week >= 20)] += by_other
         alone = buffers.get("alone", n, np.int64)
-        n_alone = kernels.mark_unmet(kernels.rows_of(cared, buffers.get("rows", n, np.int64)), v["setting"], v["need"], v["reason"], v["package_hours"],
-                                     flags, hours, council.hours_table, council.delivery_ratio, alone)
+        n_alone = kernels.mark_unmet(kernels.rows_of(cared, buffers.get("rows", n, np.int64)), v["setting"], v["need"],
+                                     v["reason"], v["package_hours"], flags, hours, council.hours_table,
+                                     council.delivery_ratio, alone)
         pv = self.local[c].prevention
         if pv.community_support_hours_per_100k_adults > 0 and n_alone:
             available = pv.community_support_hours_per_100k_adults * self.adults[c] / 1e5 / self.scenario.run.scale
