@@ -95,17 +95,13 @@ def person_index(sex, age_m, need):
 GROUP_EDGES = (65 * 12, 75 * 12, 85 * 12)
 
 
-def group_bounds(table: np.ndarray, group_of: np.ndarray) -> tuple[int, int, int, int]:
-    """The largest of ``table``'s draw thresholds in each age group (``group_of``: the group of each entry): no
-    draw at or above its group's bound can pass a threshold of the group, so the kernels' first test, against
-    the bound, keeps everyone the exact test could take."""
-    return tuple(int(table[group_of == g].max(initial=0)) for g in range(len(GROUP_EDGES) + 1))
-
-
-def age_groups(n_entries: int, entries_per_age: int) -> np.ndarray:
-    """The age group of each entry of a flattened (2, N_AGES, entries_per_age) table."""
-    ages = np.arange(n_entries) // entries_per_age % N_AGES * 12
-    return np.searchsorted(GROUP_EDGES, ages, side="right")
+def group_bounds(table: np.ndarray) -> tuple[int, int, int, int]:
+    """The largest of a table's draw thresholds in each age group, the table flattened from (2 sexes, N_AGES ages,
+    entries by age): no draw at or above its group's bound can pass a threshold of the group, so the kernels'
+    first test, against the bound, keeps everyone the exact test could take."""
+    by_age = table.reshape(2, N_AGES, -1).max(axis=(0, 2))
+    edges = [0, *(e // 12 for e in GROUP_EDGES), N_AGES]
+    return tuple(int(by_age[lo:hi].max(initial=0)) for lo, hi in zip(edges[:-1], edges[1:]))
 
 
 @jit
@@ -240,10 +236,7 @@ def need_transitions(bits, need, sex, age_m, alive, reason, flags, t_up, t_move,
 def need_bounds(t_move: np.ndarray) -> tuple:
     """Bounds by age group on ``need_thresholds``' move thresholds for need 0, then need 1+ (``group_bounds``)."""
     table = t_move.reshape(2, N_AGES, 5, 8)
-    groups = age_groups(2 * N_AGES * 5 * 8, 5 * 8).reshape(table.shape)
-    level = np.arange(5)[None, None, :, None]
-    return (group_bounds(np.where(level == 0, table, 0), groups)
-            + group_bounds(np.where(level > 0, table, 0), groups))
+    return group_bounds(table[:, :, :1]) + group_bounds(table[:, :, 1:])
 
 
 @jit

@@ -345,7 +345,7 @@ class CareModel(mesa.Model):
             p = self.tables.death_probability(factor)
             death_t = kernels.death_thresholds(p)
             move_t = kernels.churn_thresholds(p, death_t, rate)
-            bounds = kernels.group_bounds(move_t, kernels.age_groups(len(move_t), 5))
+            bounds = kernels.group_bounds(move_t)
             self._death_p = (t, rate, death_t, move_t, bounds)
         return self._death_p[2:]
 

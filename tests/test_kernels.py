@@ -51,7 +51,7 @@ def population(seed: int) -> dict[str, np.ndarray]:
 def age_and_die(w: dict, bits: np.ndarray, death_t: np.ndarray, move_t: np.ndarray, died: np.ndarray,
                 candidates: np.ndarray) -> tuple[int, int]:
     """``kernels.age_and_die`` on the columns ``w``, with the bounds the model gives it."""
-    bounds = kernels.group_bounds(move_t, kernels.age_groups(len(move_t), 5))
+    bounds = kernels.group_bounds(move_t)
     return kernels.age_and_die(w["age_m"], w["months_in_state"], w["alive"], bits, death_t, move_t, bounds, w["sex"],
                                w["need"], w["setting"], died, candidates, np.empty(len(bits), np.int64))
 
@@ -63,7 +63,7 @@ def test_bounds_hold_every_threshold_of_their_age_group(tables):
     death_t = kernels.death_thresholds(death)
     move_t = kernels.churn_thresholds(death, death_t, 0.01)
     group = np.searchsorted(kernels.GROUP_EDGES, np.arange(rates.N_AGES) * 12, side="right")
-    bounds = np.array(kernels.group_bounds(move_t, kernels.age_groups(len(move_t), 5)))
+    bounds = np.array(kernels.group_bounds(move_t))
     assert np.all(move_t.reshape(2, rates.N_AGES, 5) <= bounds[group][None, :, None])
     t_move = kernels.need_thresholds(tables.up, tables.down, 2.0, 0.3, 0.7)[1].reshape(2, rates.N_AGES, 5, 8)
     b = np.array(kernels.need_bounds(t_move.ravel())).reshape(2, 4)
