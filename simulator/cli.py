@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="finish an interrupted run from its last checkpoint "
                      "(an ensemble: run only its missing tasks, each from its checkpoint)")
     run.add_argument("--checkpoint-months", type=int, default=None, metavar="N",
-                     help="save a checkpoint every N months to resume from (default 12; 0: none)")
+                     help="save a checkpoint every N months to resume from (default: every 12 months once two "
+                          "minutes have passed since the last; 0: none)")
     run.add_argument("--format", choices=("netcdf", "zarr"), default="netcdf", help="ensemble file format")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--ignore-memory", action="store_true",

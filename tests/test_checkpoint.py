@@ -37,7 +37,8 @@ def uninterrupted(tmp_path_factory) -> xr.Dataset:
 
 def test_a_killed_run_resumes_from_its_checkpoint_bit_for_bit(tmp_path, uninterrupted):
     out = tmp_path / "baseline"
-    killed = caresim("run", BASELINE, *SMALL, "--out", str(out), env={checkpoint.FAULT_AT_ENV: "30"})
+    killed = caresim("run", BASELINE, *SMALL, "--out", str(out), "--checkpoint-months", "12",
+                     env={checkpoint.FAULT_AT_ENV: "30"})
     assert killed.returncode == 17, killed.stderr
     assert not out.exists()  # nothing that could be taken for a result
     ckpt = checkpoint.path_for(out)
@@ -95,9 +96,25 @@ def test_ctrl_c_says_where_the_checkpoint_is(tmp_path, monkeypatch, capsys):
         real_step(self)
 
     monkeypatch.setattr(simulator.CareModel, "step", step)
-    assert main(["run", BASELINE, *SMALL, "--out", str(out)]) == 130
+    assert main(["run", BASELINE, *SMALL, "--out", str(out), "--checkpoint-months", "12"]) == 130
     err = capsys.readouterr().err
     assert "--resume" in err and str(checkpoint.path_for(out)) in err and not out.exists()
+    # by default a small run reaches no checkpoint before two minutes have passed: it says so
+    assert main(["run", BASELINE, *SMALL, "--out", str(tmp_path / "other")]) == 130
+    assert "no checkpoint was reached yet" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("min_seconds,saved_at", [(0.0, [12, 24]), (3600.0, [])])
+def test_by_default_a_run_saves_at_year_ends_once_enough_time_has_passed(tmp_path, monkeypatch, min_seconds,
+                                                                          saved_at):
+    """The default policy: a checkpoint at the end of each year of the run (not the last), once ``MIN_SECONDS`` have
+    passed since the start or the last save; none in a run shorter than that."""
+    saves = []
+    monkeypatch.setattr(checkpoint, "MIN_SECONDS", min_seconds)
+    monkeypatch.setattr(checkpoint, "save", lambda model, path: saves.append(model.t))
+    sc = simulator.default_scenario().with_updates({"run.scale": 4000, "run.years": 3})
+    checkpoint.run(sc, tmp_path / ".x.checkpoint")
+    assert saves == saved_at
 
 
 def test_a_checkpoint_of_another_run_is_refused_not_continued(tmp_path):
@@ -123,7 +140,7 @@ def test_a_killed_ensemble_task_resumes_from_its_checkpoint(tmp_path):
     whole = caresim(*args, "--out", str(tmp_path / "whole"))
     assert whole.returncode == 0, whole.stderr
     out = tmp_path / "cut"
-    killed = caresim(*args, "--out", str(out), env={checkpoint.FAULT_AT_ENV: "30"})
+    killed = caresim(*args, "--out", str(out), "--checkpoint-months", "12", env={checkpoint.FAULT_AT_ENV: "30"})
     assert killed.returncode == 17
     assert [p.name for p in (out / "tasks").iterdir()] == [".baseline__r0000__s0000__g0000.checkpoint"]
     resumed = caresim(*args, "--out", str(out), "--resume")
