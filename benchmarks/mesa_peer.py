@@ -210,7 +210,7 @@ def main() -> None:
     print("| implementation | agents | months | seconds | person-steps/s | bytes/person |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in (peer, ours):
-        print(f"| {r['name']} | {r['agents']:,} | {args.months} | {r['seconds']:.2f} | "
+        print(f"| {r['name']} | {r['agents']:,} | {args.months} | {r['seconds']:.3f} | "
               f"{r['steps'] / r['seconds'] / 1e6:.2f}M | {r['bytes']:.0f} |")
     alive_rate = ours["alive_steps"] / ours["seconds"]
     print(f"\ncaresim, living people only: {alive_rate / 1e6:.2f}M person-steps/s")

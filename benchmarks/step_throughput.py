@@ -26,16 +26,21 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 ENGLAND_ADULTS = 44.27e6  # mid-2019 adults 18+ in the shipped table (scale 1 gives this many agents)
 
-#: per row and month: (bytes the process's passes must read or write, uniforms drawn). Columns by their dtype
-#: sizes (population.COLUMNS); a draw is 32 bits, 4 bytes written by the generator and 4 read by the kernel, at
-#: machine_limits' rate for 32-bit halves of raw 64-bit draws (streams.draw_bits, as the model takes them).
+#: per row and month: (bytes the process's whole-block passes read or write, uniforms drawn). Columns by their
+#: dtype sizes (population.COLUMNS); a draw is 32 bits, 4 bytes written by the generator and 4 read by the kernel,
+#: at machine_limits' rate for 32-bit halves of raw 64-bit draws (streams.draw_bits, as the model takes them). The
+#: passes over the few rows a first pass marks (deaths, need moves, admissions; people with need 2+; the tally's
+#: listed rows) are left out: they are a few percent of the rows.
 FLOOR = {
-    # age, deaths (the draw rescaled for survivors: written back); churn's pass reads it again
-    "demography": (2 * 2 + 2 * 2 + 2 + 1 + 1 + 1 + 8 + 4 + (1 + 1 + 4 + 2 + 4), 1),
-    "needs": (1 + 1 + 2 + 1 + 1 + 1 + 1 + 8, 1),  # need (read, write), sex, age, alive, reason, flags, draw
-    "hospital": (1 + 1 + 2 + 1 + 1 + 1 + 8, 1),  # need, sex, age, alive, flags, setting, one draw
-    "households": (4 + 1 + 1 + 1 + 1 + 4 + 1 + (1 + 1 + 1 + 4 + 1 + 1 + 1 + 1 + 1), 0),  # unpaid care; unmet need
-    "record": (1 + 2 + 1 + 1 + 1 + 1 + 1 + 1 + 2 + 4 + 1 + 1 + 8 + 4, 0),  # one tally pass, gap written
+    "demography": (8 + 1 + 2 * 2 + 2 * 2 + 1, 1),  # draw; alive; age and months in state (read, write); died
+    "needs": (8 + 1 + 2 + 1 + 1, 1),  # draw; need, age, alive; the mask of the few to test exactly
+    "hospital": (8 + 1 + 1 + 2 + 1, 1),  # draw; alive, setting, age; the mask
+    # able to care (alive, need, setting; written); unpaid care: partner, able, setting, alive, need, other carer,
+    # package hours, flags (read, write), hours (float32) and the mask of people with need 2+ at home written
+    "households": (3 + 1 + 4 + 1 + 1 + 1 + 1 + 1 + 1 + 2 + 4 + 1, 0),
+    # the tally's keys: alive, age, sex, need, setting, flags, waiting, died; key and listed written; counting
+    # the keys reads key and alive again
+    "record": (1 + 2 + 1 + 1 + 1 + 1 + 2 + 1 + 1 + 1 + 2, 0),
 }
 
 CHILD = r"""
