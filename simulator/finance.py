@@ -102,7 +102,8 @@ def income_plan(code: str, finance: Finance) -> IncomePlan:
 
 def demand_index(weights: np.ndarray, sex: np.ndarray, age_y: np.ndarray, alive: np.ndarray) -> float:
     """People expected to have need level 2+ at base-year rates for their sex and age (``weights``: the target
-    prevalence by sex and single age), among the living: the demographic part of cost pressure (agents)."""
+    prevalence by sex and single age), among the living: the demographic part of cost pressure (agents). The
+    model sums the same values in the same order, gathered by ``kernels.weights_of_living``."""
     return float(weights[sex[alive], age_y[alive]].sum())
 
 

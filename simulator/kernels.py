@@ -843,3 +843,15 @@ def council_payments(rows, setting, funding, age_m, package_hours, savings, reas
             chc_fees[n_chc] = fee
             n_chc += 1
     return spend, self_spend, long_term, young, n_charges, n_chc, n_down
+
+
+@jit
+def weights_of_living(weights, sex, age_m, alive, out):
+    """``weights[sex, age in years]`` of each living person into ``out``, in row order, for NumPy to sum
+    (``finance.demand_index``); returns how many."""
+    k = 0
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            out[k] = weights[sex[i], min(np.intp(age_m[i]) // 12, N_AGES - 1)]
+            k += 1
+    return k

@@ -122,7 +122,8 @@ class CareModel(mesa.Model):
 
     def _demand_now(self, c: int, weights: np.ndarray) -> float:
         v = self.population.view(c)
-        return finance.demand_index(weights, v["sex"], np.minimum(v["age_m"] // 12, rates.N_AGES - 1), v["alive"])
+        out = self.buffers.get("weights", len(v["alive"]))
+        return float(out[:kernels.weights_of_living(weights, v["sex"], v["age_m"], v["alive"], out)].sum())
 
     def _demand_index(self, c: int) -> float:
         """Council ``c``'s demand index now: people expected to have need 2+ at base-year rates, over the start's."""

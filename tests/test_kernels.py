@@ -445,3 +445,16 @@ def test_couples_sit_side_by_side_and_stay_couples():
         np.testing.assert_array_equal(w[name], v[name][w["id"]])
     alone = w["id"][~has]
     assert np.all(np.diff(alone) > 0)
+
+
+def test_weights_of_living_sum_to_the_demand_index():
+    """The model's demand index (``kernels.weights_of_living`` summed by NumPy) is ``finance.demand_index``, bit for
+    bit: the same values in the same order."""
+    from simulator import finance
+
+    v = population(17)
+    weights = np.random.default_rng(18).random((2, rates.N_AGES))
+    out = np.empty(N)
+    k = kernels.weights_of_living(weights, v["sex"], v["age_m"], v["alive"], out)
+    age = np.minimum(v["age_m"] // 12, rates.N_AGES - 1)
+    assert k == v["alive"].sum() and float(out[:k].sum()) == finance.demand_index(weights, v["sex"], age, v["alive"])
