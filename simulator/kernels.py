@@ -1,11 +1,14 @@
-"""Compiled one-pass loops over a council's rows for the hot parts of the monthly step (Numba).
+"""Compiled loops over a council's rows for the hot parts of the monthly step (Numba, ``jit.py``).
 
-Each kernel fuses what the NumPy functions in ``processes`` do in several whole-column passes with
-temporaries into one pass over the rows, with the same arithmetic in the same order, so results are
-bit-identical to those functions (``tests/test_kernels.py`` holds them to it). Random numbers are never
-drawn here: callers pass 32-bit draws from the process's own ``numpy.random.Generator`` (``streams.draw_bits``),
-each read as the uniform ``b x 2**-32``.
-Compiled code is cached on disk (``cache=True``) after a run's first use.
+Each kernel does what the NumPy functions in ``processes`` do in several whole-column passes with temporaries,
+with the same arithmetic in the same order, so results are bit-identical to those functions
+(``tests/test_kernels.py`` holds them to it). Random numbers are never drawn here: callers pass 32-bit draws from
+the process's own ``numpy.random.Generator`` (``streams.draw_bits``), each read as the uniform ``b x 2**-32`` and
+compared with a tabulated integer threshold that gives the same outcome as the float test.
+
+Passes over every row are written without branches or table lookups where they can be, so that the compiler
+makes them SIMD loops; they mark the few rows with something to do (a draw below its age group's bound, need 2+,
+a service), which a second loop over those rows handles exactly.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ TWO_32 = 1.0 / UNIT  # a 32-bit draw b is the uniform b x UNIT on [0, 1); a unif
 _U8_KNOWN, _U8_ASSESSED, _U8_UNMET = int(KNOWN), int(ASSESSED), int(UNMET)
 _U8_TELECARE, _U8_EI, _U8_LTS = int(TELECARE), int(EARLY_INTERVENTION), int(LTS_THIS_YEAR)
 _U8_REABLED = int(REABLED)
-
 
 
 def band_table(edges) -> np.ndarray:
