@@ -458,3 +458,82 @@ def test_weights_of_living_sum_to_the_demand_index():
     k = kernels.weights_of_living(weights, v["sex"], v["age_m"], v["alive"], out)
     age = np.minimum(v["age_m"] // 12, rates.N_AGES - 1)
     assert k == v["alive"].sum() and float(out[:k].sum()) == finance.demand_index(weights, v["sex"], age, v["alive"])
+
+
+def test_present_equals_the_numpy_rules(defaults):
+    """``council_kernels.present`` (a month's new requests) as the NumPy rules of ``Council._take_requests`` give
+    them: the means test on the care the person needs, the chance by unpaid care and private arrangement, certain
+    with a learning disability; those who come are known and queued, assessed only if arranging care privately."""
+    from simulator.actors import council_kernels as ck
+
+    v = population(19)
+    v["savings"][:] = np.random.default_rng(20).choice([0.0, 50_000.0], N)
+    v["housing"][:] = np.random.default_rng(21).choice([0.0, 200_000.0], N)
+    w = {name: col.copy() for name, col in v.items()}
+    new = np.flatnonzero(v["alive"] & (v["waiting_since"] < 0))
+    hours_table = np.outer([1.0, 1.3, 0.8], defaults.council.home_care_hours_by_need).astype(np.float32)
+    informal = np.random.default_rng(22).choice(np.float32([0, 7.5, 20, 50]), N)
+    u = np.random.default_rng(23).random(len(new))
+    limit, max_old, max_young = 23_250.0, 30.0, 40.0
+    ceiling = np.where(v["age_m"][new] >= 65 * 12, max_old, max_young)
+    care_home = hours_table[v["reason"][new], v["need"][new]] - informal[new] > ceiling
+    capital = v["savings"][new] + np.where(care_home & (v["partner"][new] < 0), v["housing"][new], 0.0)
+    private = capital > limit
+    prob = np.where(informal[new] > 0, 0.1, 0.2)
+    prob = np.where(private, 0.3, prob)
+    prob = np.where(v["reason"][new] == LEARNING_DISABILITY, 1.0, prob)
+    came = u < prob
+    v["flags"][new[came]] |= KNOWN
+    v["flags"][new[came & ~private]] &= ~ASSESSED
+    v["flags"][new[came & private]] |= ASSESSED
+    v["waiting_since"][new[came]] = 7
+    got = ck.present(new, u, w["need"], w["reason"], w["age_m"], w["partner"], w["savings"], w["housing"], w["flags"],
+                     w["waiting_since"], informal, hours_table, 0.1, 0.2, 0.3, np.float32(limit), max_old, max_young, 7)
+    assert got == (np.count_nonzero(came & ~private), np.count_nonzero(came & private))
+    assert min(got) > 100
+    for name in v:
+        np.testing.assert_array_equal(w[name], v[name], err_msg=name)
+
+
+def test_review_packages_equals_the_numpy_rules(defaults):
+    """``council_kernels.review_packages`` as the NumPy rules of a review give them: packages of people below the
+    threshold end; people whose need home care cannot meet within the ceiling are queued, assessed; packages are
+    sized at assessed hours, council ones at the package factor; self-funders' and shrinking council packages
+    change at once, growing council packages are listed with their new and current hours."""
+    from simulator.actors import council_kernels as ck
+
+    v = population(24)
+    v["setting"][:], v["funding"][:] = HOME_CARE, np.random.default_rng(25).choice([COUNCIL_FUNDED, SELF_FUNDED], N)
+    w = {name: col.copy() for name, col in v.items()}
+    idx = np.flatnonzero(v["alive"])
+    hours_table = np.outer([1.0, 1.3, 0.8], defaults.council.home_care_hours_by_need).astype(np.float32)
+    informal = np.random.default_rng(26).choice(np.float32([0, 7.5, 20]), N)
+    terms = ck.Terms(np.float32(23_250.0), 14_250.0, 9_000.0, 1.0, 100.0, 20.0, 1.0, 30.0, 40.0, 0.83, 0.1, 50.0,
+                     1_500.0, 30.0, 400.0, False, True, False)
+    rows, to, current = np.empty(N, np.int64), np.empty(N, np.uint8), np.empty(N, np.uint8)
+    k = ck.review_packages(idx, w["need"], w["setting"], w["funding"], w["package_hours"], w["flags"],
+                           w["waiting_since"], w["reason"], w["age_m"], informal, hours_table, 3, terms, 9, rows, to,
+                           current)
+    below = v["need"][idx] < 3
+    gone, keep = idx[below], idx[~below]
+    v["setting"][gone], v["funding"][gone], v["package_hours"][gone] = COMMUNITY, 0, 0
+    v["flags"][gone] &= ~KNOWN
+    net = np.maximum(hours_table[v["reason"][keep], v["need"][keep]] - informal[keep], 0.0)
+    ceiling = np.where(v["age_m"][keep] >= 65 * 12, 30.0, 40.0)
+    wants_home = (net > ceiling) & (v["waiting_since"][keep] < 0)
+    v["waiting_since"][keep[wants_home]] = 9
+    v["flags"][keep[wants_home]] |= ASSESSED
+    target = np.minimum(net, ceiling).round().astype(np.uint8)
+    council_target = np.floor(target * 0.83).astype(np.uint8)
+    now = v["package_hours"][keep]
+    selfpay = v["funding"][keep] == SELF_FUNDED
+    v["package_hours"][keep[selfpay]] = target[selfpay]
+    down = ~selfpay & (council_target <= now)
+    v["package_hours"][keep[down]] = council_target[down]
+    up = ~selfpay & (council_target > now)
+    np.testing.assert_array_equal(rows[:k], keep[up])
+    np.testing.assert_array_equal(to[:k], council_target[up])
+    np.testing.assert_array_equal(current[:k], now[up])
+    assert k > 100 and len(gone) > 100 and wants_home.sum() > 100
+    for name in v:
+        np.testing.assert_array_equal(w[name], v[name], err_msg=name)
