@@ -390,8 +390,8 @@ class CareModel(mesa.Model):
         """Need levels move one step up or down by age and sex (fitted to HSE prevalence); faster with unmet
         need, slower under early intervention; a learning disability does not recover."""
         v = ctx.v
-        bits = streams.draw_bits(self._rng[(ctx.c, "needs")], len(v["need"]))
         n = len(v["need"])
+        bits = streams.draw_bits(self._rng[(ctx.c, "needs")], n)
         kernels.need_transitions(bits, v["need"], v["sex"], v["age_m"], v["alive"], v["reason"], v["flags"],
                                  *self._need_thresholds(ctx.c), self.buffers.get("mask", n, np.bool_),
                                  self.buffers.get("rows", n, np.int64))
