@@ -1,10 +1,11 @@
 """The council's compiled passes: admissions from its assessed queue (the plan, the means test, capacity and
-money) and reviews of home care packages.
+money), reviews of home care packages, and new requests.
 
 The council draws the month's random numbers and reads the money and capacity it has (from its roster), then
-hands its queue or its clients to these passes. They do what its NumPy code did in some 130 calls over the queue
-and 25 over the clients, with the same arithmetic in the same order (float32 where the columns are float32, NumPy's
-rounding), so the results are the same bit for bit; each row is read once, not once a call.
+hands its queue, its clients or its new requests to these passes. They do what its NumPy code did in some 130
+calls over the queue, 25 over the clients and 15 over the requests, with the same arithmetic in the same order
+(float32 where the columns are float32, NumPy's rounding), so the results are the same bit for bit; each row is
+read once, not once a call. ``tests/test_kernels.py`` holds the reviews and requests to the NumPy rules.
 """
 
 from __future__ import annotations
