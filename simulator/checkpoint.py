@@ -80,8 +80,9 @@ def load(path: Path, scenario: Scenario, replicate: int):
 def run(scenario: Scenario, path: Path, replicate: int = 0, every: int | None = None, progress: bool = False,
         resume: bool = True, log=None, on_finish=None):
     """Run the scenario, saving a checkpoint at ``path`` every ``every`` months (None: every ``EVERY_MONTHS`` once
-    ``MIN_SECONDS`` have passed since the last; 0: never) and continuing from one there if ``resume``; ``on_finish(model)`` is called once the last month is stepped
-    (``--profile``). Returns the results Dataset; the caller removes the checkpoint once they are written."""
+    ``MIN_SECONDS`` have passed since the last; 0: never) and continuing from one there if ``resume``;
+    ``on_finish(model)`` is called once the last month is stepped (``--profile``). Returns the results Dataset; the
+    caller removes the checkpoint once they are written."""
     from .model import CareModel
 
     path = Path(path)
@@ -103,13 +104,14 @@ def run(scenario: Scenario, path: Path, replicate: int = 0, every: int | None = 
             log(f"{scenario.name}: {model.population.n_alive:,} agents in {len(model.codes)} council(s), scale "
                 f"{scenario.run.scale:g}, {scenario.run.years} years from {scenario.run.start}")
     fault = int(os.environ.get(FAULT_AT_ENV, "0") or 0)
-    last_save = [time.monotonic()]
+    last_save = time.monotonic()
 
     def after_step(m) -> None:
-        if every and m.t % every == 0 and m.t < m.n_steps and time.monotonic() - last_save[0] >= min_seconds:
+        nonlocal last_save
+        if every and m.t % every == 0 and m.t < m.n_steps and time.monotonic() - last_save >= min_seconds:
             with m.profile.timing("checkpoint"):
                 save(m, path)
-            last_save[0] = time.monotonic()
+            last_save = time.monotonic()
         if fault and m.t == fault:
             os._exit(17)  # a process killed mid-run (tests: --resume must finish it)
 

@@ -701,6 +701,43 @@ def roster(alive, setting, funding, mask=None, out=None):
 
 
 @jit
+def service_of(setting):
+    """The care service (``actors.council.SERVICES``: 0 home care, 1 reablement, 2 residential, 3 nursing) of a care
+    setting, -1 for none (at home without a service, in hospital)."""
+    return np.intp(setting) - 1 if HOME_CARE <= setting <= NURSING else -1
+
+
+@jit
+def weekly_fee(service, old, hours, hourly_rate, home_rates, price):
+    """Council rate per person-week (``Council.weekly_fee``), GBP: home care by ``hours`` at ``hourly_rate``, care
+    homes from ``home_rates`` ([residential, nursing] x [18-64, 65+], before the price index) by kind and whether
+    65 or ``old``er; reablement (paid by the episode) and no service nothing."""
+    fee = 0.0
+    if service == 0:
+        fee = hours * hourly_rate
+    elif service >= 2:
+        fee = home_rates[service - 2, np.intp(old)]
+    return fee * price
+
+
+@jit
+def weekly_charge(savings, in_home, lower_limit, limit_span, per_250, home_contribution):
+    """What a council-funded client pays a week (``Council.weekly_charge``), GBP, before capping at the fee: tariff
+    income on capital between the limits, plus a care home resident's contribution from income."""
+    between = min(max(np.float64(savings) - lower_limit, 0.0), limit_span)
+    return np.ceil(between / 250.0) * per_250 + (home_contribution if in_home else 0.0)
+
+
+@jit
+def net_weekly_fee(service, old, hours, savings, hourly_rate, home_rates, price, lower_limit, limit_span, per_250,
+                   home_contribution):
+    """Weekly cost to the council of a place: ``weekly_fee`` less the client's ``weekly_charge``, capped at the fee."""
+    fee = weekly_fee(service, old, hours, hourly_rate, home_rates, price)
+    charge = weekly_charge(savings, service >= 2, lower_limit, limit_span, per_250, home_contribution)
+    return fee - min(charge, fee)
+
+
+@jit
 def roster_totals(rows, setting, funding, age_m, package_hours, savings, hourly_rate, home_rates, price, lower_limit,
                   limit_span, per_250, home_contribution, net_all, net_care_homes):
     """What the council has committed, in one pass over ``rows`` (its roster): the weekly cost to the council of
@@ -728,15 +765,8 @@ def roster_totals(rows, setting, funding, age_m, package_hours, savings, hourly_
             young_home += 1
         if s == REABLEMENT:
             continue
-        if s == HOME_CARE:
-            fee = np.float64(package_hours[i]) * hourly_rate * price
-        elif in_home:
-            fee = home_rates[np.intp(s == NURSING), np.intp(old)] * price
-        else:
-            fee = 0.0 * price
-        between = min(max(np.float64(savings[i]) - lower_limit, 0.0), limit_span)
-        charge = np.ceil(between / 250.0) * per_250 + (home_contribution if in_home else 0.0)
-        net_all[k_all] = fee - min(charge, fee)
+        net_all[k_all] = net_weekly_fee(service_of(s), old, np.float64(package_hours[i]), savings[i], hourly_rate,
+                                        home_rates, price, lower_limit, limit_span, per_250, home_contribution)
         k_all += 1
         if in_home:
             net_care_homes[k_homes] = net_all[k_all - 1]
@@ -808,21 +838,14 @@ def council_payments(rows, setting, funding, age_m, package_hours, savings, reas
     young = n_charges = n_chc = n_down = 0
     for j in range(rows.shape[0]):
         i = rows[j]
-        s = setting[i]
-        if s == HOME_CARE:
-            service = 0
-        elif s == RESIDENTIAL:
-            service = 2
-        elif s == NURSING:
-            service = 3
-        else:  # reablement is paid by the episode (at admission); the rest are funded but in no service
+        service = service_of(setting[i])
+        if service < 0 or service == 1:  # reablement is paid by the episode (at admission)
             continue
         old = age_m[i] >= 65 * 12
         in_home = service != 0
-        if in_home:
-            fee = home_rates[service - 2, np.intp(old)] * price * weeks
-        else:
-            fee = np.float64(package_hours[i]) * hourly_rate * price * weeks * delivery_ratio
+        fee = weekly_fee(service, old, np.float64(package_hours[i]), hourly_rate, home_rates, price) * weeks
+        if not in_home:
+            fee = fee * delivery_ratio  # home care is paid for the hours delivered
         f = funding[i]
         if f == COUNCIL_FUNDED:
             spend[service] += fee
@@ -830,9 +853,8 @@ def council_payments(rows, setting, funding, age_m, package_hours, savings, reas
             flags[i] |= _U8_LTS
             if service == 0 and not old:
                 young += 1
-            between = min(max(np.float64(savings[i]) - lower_limit, 0.0), limit_span)
-            weekly_charge = np.ceil(between / 250.0) * per_250 + (home_contribution if in_home else 0.0)
-            charges[n_charges] = min(weekly_charge * weeks, fee)
+            charge = weekly_charge(savings[i], in_home, lower_limit, limit_span, per_250, home_contribution)
+            charges[n_charges] = min(charge * weeks, fee)
             n_charges += 1
         elif f == SELF_FUNDED:
             paid = fee * (premium if in_home else 1.0)

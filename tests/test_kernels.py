@@ -460,10 +460,12 @@ def test_weights_of_living_sum_to_the_demand_index():
     assert k == v["alive"].sum() and float(out[:k].sum()) == finance.demand_index(weights, v["sex"], age, v["alive"])
 
 
-def test_present_equals_the_numpy_rules(defaults):
+@pytest.mark.parametrize("initial", [False, True], ids=["month", "start"])
+def test_present_equals_the_numpy_rules(defaults, initial):
     """``council_kernels.present`` (a month's new requests) as the NumPy rules of ``Council._take_requests`` give
     them: the means test on the care the person needs, the chance by unpaid care and private arrangement, certain
-    with a learning disability; those who come are known and queued, assessed only if arranging care privately."""
+    with a learning disability; those who come are known and queued, assessed only if arranging care privately.
+    At the start the chance is that of being known already, from the base year's flows (``known_at_start``)."""
     from simulator.actors import council_kernels as ck
 
     v = population(19)
@@ -481,6 +483,12 @@ def test_present_equals_the_numpy_rules(defaults):
     private = capital > limit
     prob = np.where(informal[new] > 0, 0.1, 0.2)
     prob = np.where(private, 0.3, prob)
+    flows = [np.random.default_rng(27 + k).random(N) * 0.1 for k in range(3)]  # contact, leaving, known on entry
+    if initial:
+        contact, leaving, on_entry = prob + flows[0][new], flows[1][new], flows[2][new]
+        total = contact + leaving
+        reached = np.divide(contact, total, out=np.zeros_like(total), where=total > 0)
+        prob = 1.0 - (1.0 - on_entry) * (1.0 - reached)
     prob = np.where(v["reason"][new] == LEARNING_DISABILITY, 1.0, prob)
     came = u < prob
     v["flags"][new[came]] |= KNOWN
@@ -488,7 +496,8 @@ def test_present_equals_the_numpy_rules(defaults):
     v["flags"][new[came & private]] |= ASSESSED
     v["waiting_since"][new[came]] = 7
     got = ck.present(new, u, w["need"], w["reason"], w["age_m"], w["partner"], w["savings"], w["housing"], w["flags"],
-                     w["waiting_since"], informal, hours_table, 0.1, 0.2, 0.3, np.float32(limit), max_old, max_young, 7)
+                     w["waiting_since"], informal, hours_table, 0.1, 0.2, 0.3, np.float32(limit), max_old, max_young, 7,
+                     initial, *(flows if initial else (np.empty(0),) * 3))
     assert got == (np.count_nonzero(came & ~private), np.count_nonzero(came & private))
     assert min(got) > 100
     for name in v:

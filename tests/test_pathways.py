@@ -8,7 +8,8 @@ import pytest
 
 import simulator
 from simulator import kernels
-from simulator.actors.council import HOME, NUR, REAB, RES, MonthFlows, StartContact, known_at_start
+from simulator.actors.council import HOME, NUR, REAB, RES, MonthFlows, StartContact
+from simulator.actors.council_kernels import known_at_start
 from simulator.population import (ASSESSED, COLUMNS, COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, KNOWN,
                                   LEARNING_DISABILITY, MENTAL_HEALTH, NURSING, PHYSICAL, REABLED, REABLEMENT,
                                   RESIDENTIAL, SELF_FUNDED, draw_reasons)
@@ -95,13 +96,13 @@ def test_known_at_the_start_follows_the_flows(council):
     council._take_requests(v, np.zeros(n, np.float32), 0, f, start)
     r = council.policy.presentation_per_month.without_informal_care + 0.04
     p = 1.0 - 0.5 * 0.02 / (r + 0.02)
-    assert known_at_start(np.array([r]), np.array([0.02]), np.array([0.5]))[0] == pytest.approx(p)
+    assert known_at_start(r, 0.02, 0.5) == pytest.approx(p)
     known = np.count_nonzero((v["flags"] & KNOWN) != 0)
     assert f.presentations == known
     assert abs(known / n - p) < 5 * np.sqrt(p * (1 - p) / n)
     # nobody is reached who cannot be, and everyone known on entry stays known
-    assert known_at_start(np.zeros(2), np.array([0.02, 0.0]), np.zeros(2)).tolist() == [0.0, 0.0]
-    assert known_at_start(np.zeros(1), np.array([0.02]), np.ones(1))[0] == 1.0
+    assert known_at_start(0.0, 0.02, 0.0) == known_at_start(0.0, 0.0, 0.0) == 0.0
+    assert known_at_start(0.0, 0.02, 1.0) == 1.0
 
 
 def test_people_with_a_learning_disability_are_known(council):

@@ -19,7 +19,7 @@ import numpy as np
 from .. import kernels
 from ..buffers import Buffers
 from ..population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, EARLY_INTERVENTION, HOME_CARE, HOSPITAL, KNOWN,
-                          LEARNING_DISABILITY, LTS_THIS_YEAR, NO_FUNDING, REABLED, REABLEMENT, REASONS)
+                          LTS_THIS_YEAR, NO_FUNDING, REABLED, REABLEMENT, REASONS)
 from ..finance import INCOME_SOURCES, IncomePlan, monthly
 from ..scenario import Local
 from . import council_kernels as ck
@@ -61,16 +61,6 @@ class StartContact:
     contact: np.ndarray
     leaving: np.ndarray
     known_on_entry: np.ndarray
-
-
-def known_at_start(contact: np.ndarray, leaving: np.ndarray, known_on_entry: np.ndarray) -> np.ndarray:
-    """Chance that an eligible person is already known (or already buying care) at the start, once the base
-    year's flows have run long enough: those not known on becoming eligible are reached at rate ``contact``
-    before they leave at rate ``leaving``, over an exponential time since, which gives contact / (contact +
-    leaving)."""
-    total = contact + leaving
-    reached = np.divide(contact, total, out=np.zeros_like(total), where=total > 0)  # never reached: not known
-    return 1.0 - (1.0 - known_on_entry) * (1.0 - reached)
 
 
 @dataclass
@@ -525,41 +515,13 @@ class Council(mesa.Agent):
                                       v["flags"], v["reason"], self.hours_table, informal, p.reablement_first,
                                       p.reablement_from_hospital_min_need, *self._work(v, "requests"))
         pres = p.presentation_per_month
-        if start is None:
-            f.presentations, f.private_arrangements = ck.present(
-                new, self.draws.random(len(new)), v["need"], v["reason"], v["age_m"], v["partner"], v["savings"],
-                v["housing"], v["flags"], v["waiting_since"], informal, self.hours_table, pres.with_informal_care,
-                pres.without_informal_care, p.private_arrangement.per_month, np.float32(p.upper_capital_limit_gbp),
-                p.max_home_care_hours, p.max_home_care_hours_18_64, t)
-            return
-        # the start: the same chances, with the base year's flows (``known_at_start``)
-        private = self._would_self_fund(v, new, informal)
-        prob = np.where(informal[new] > 0, pres.with_informal_care, pres.without_informal_care)
-        prob = np.where(private, p.private_arrangement.per_month, prob)
-        # hospital refers too; a self-funder's stay ends in care (the council arranges it)
-        prob = known_at_start(prob + start.contact[new], start.leaving[new], start.known_on_entry[new])
-        # people with a learning disability are known from children's services (Care Act transition assessments)
-        prob = np.where(v["reason"][new] == LEARNING_DISABILITY, 1.0, prob)
-        came = self.draws.random(len(new)) < prob
-        v["flags"][new[came]] |= KNOWN
-        # self-funders arranging their own care need no council assessment; the rest join its queue
-        v["flags"][new[came & ~private]] &= ~ASSESSED
-        v["flags"][new[came & private]] |= ASSESSED
-        v["waiting_since"][new[came]] = t
-        f.presentations = int(np.count_nonzero(came & ~private))
-        f.private_arrangements = int(np.count_nonzero(came & private))
-
-    def _would_self_fund(self, v: dict, rows: np.ndarray, informal: np.ndarray) -> np.ndarray:
-        """Whether each person would pay for the care they need (a care home when home care cannot give it)."""
-        care_home = self.hours_needed(v, rows) - informal[rows] > self.max_hours(v["age_m"][rows])
-        return self._above_limit(v, rows, care_home)
-
-    def _above_limit(self, v: dict, rows: np.ndarray, care_home: np.ndarray) -> np.ndarray:
-        """The means test: capital above the upper limit. Capital is savings, plus the home for someone
-        without a partner moving into a care home."""
-        alone = v["partner"][rows] < 0
-        capital = v["savings"][rows] + np.where(care_home & alone, v["housing"][rows], 0.0)
-        return capital > self.policy.upper_capital_limit_gbp
+        # at the start, who is already known follows from the base year's flows (``council_kernels.known_at_start``)
+        contact = (start.contact, start.leaving, start.known_on_entry) if start is not None else (np.empty(0),) * 3
+        f.presentations, f.private_arrangements = ck.present(
+            new, self.draws.random(len(new)), v["need"], v["reason"], v["age_m"], v["partner"], v["savings"],
+            v["housing"], v["flags"], v["waiting_since"], informal, self.hours_table, pres.with_informal_care,
+            pres.without_informal_care, p.private_arrangement.per_month, np.float32(p.upper_capital_limit_gbp),
+            p.max_home_care_hours, p.max_home_care_hours_18_64, t, start is not None, *contact)
 
     def _assess(self, v: dict, t: int, f: MonthFlows, initial: bool) -> np.ndarray:
         """Assessments: requests oldest first, up to the month's capacity; patients in hospital are assessed

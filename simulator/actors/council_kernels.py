@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..jit import jit
+from ..kernels import net_weekly_fee
 from ..population import (ASSESSED, COMMUNITY, COUNCIL_FUNDED, HOME_CARE, HOSPITAL, KNOWN, LEARNING_DISABILITY,
                           NHS_FUNDED, NO_FUNDING, NOT_WAITING, NURSING, REABLED, REABLEMENT, RESIDENTIAL, SELF_FUNDED)
 
@@ -55,24 +56,16 @@ def _ceiling(age_m, max_hours_65, max_hours_young):
 
 @jit
 def _capital(savings, housing, partner, care_home):
-    """Capital for the means test (``Council._above_limit``), float32: savings, plus the home for someone without
-    a partner moving into a care home."""
+    """Capital for the means test, float32: savings, plus the home for someone without a partner moving into a care
+    home. Above the upper limit, a person pays for their own care."""
     return savings + (housing if care_home and partner < 0 else np.float32(0.0))
 
 
 @jit
 def _net_fee(plan, old, hours, savings, t, home_rates):
-    """Weekly cost to the council of a place (``Council.weekly_fee`` less ``Council.weekly_charge``, capped at
-    the fee), GBP: home care by ``hours``, care homes by kind and age, reablement nothing (paid by the episode)."""
-    fee = 0.0
-    if plan == HOME:
-        fee = hours * t.hourly_rate
-    elif plan == RES or plan == NUR:
-        fee = home_rates[plan - RES, np.intp(old)]
-    fee = fee * t.price
-    between = min(max(np.float64(savings) - t.lower_limit, 0.0), t.limit_span)
-    charge = np.ceil(between / 250.0) * t.per_250 + (t.home_contribution if plan == RES or plan == NUR else 0.0)
-    return fee - min(charge, fee)
+    """Weekly cost to the council of a planned place (``kernels.net_weekly_fee`` at the month's ``Terms``), GBP."""
+    return net_weekly_fee(plan, old, hours, savings, t.hourly_rate, home_rates, t.price, t.lower_limit, t.limit_span,
+                          t.per_250, t.home_contribution)
 
 
 @jit
@@ -306,15 +299,29 @@ def review_packages(rows, need, setting, funding, package_hours, flags, waiting_
 
 
 @jit
+def known_at_start(contact, leaving, known_on_entry):
+    """Chance that an eligible person is already known (or already buying care) at the start, once the base
+    year's flows have run long enough: those not known on becoming eligible are reached at rate ``contact``
+    before they leave at rate ``leaving``, over an exponential time since, which gives contact / (contact +
+    leaving)."""
+    total = contact + leaving
+    reached = contact / total if total > 0 else 0.0  # never reached: not known
+    return 1.0 - (1.0 - known_on_entry) * (1.0 - reached)
+
+
+@jit
 def present(new, u, need, reason, age_m, partner, savings, housing, flags, waiting_since, informal, hours_table,
             with_unpaid_care, without_unpaid_care, private_arrangement, upper_limit, max_hours_65, max_hours_young,
-            month_step):
+            month_step, initial, contact, leaving, known_on_entry):
     """People with eligible need not yet known (``new``) come to the council, or arrange care themselves if they
     would pay for it (``Council._take_requests``): each with the month's chance (with or without unpaid care,
     of a private arrangement; certain with a learning disability, known from children's services), decided by
     ``u``. Those who come are known and queued from ``month_step``; self-funders arranging their own care need no
     council assessment. ``upper_limit``: the means test's (float32); ``max_hours_*``: home care's ceiling by age.
-    Returns how many came to the council and how many arranged care privately."""
+    With ``initial`` (the placements before the first month), the chance is that of being known already
+    (``known_at_start``): hospitals refer too (``contact``, by row), people leave eligibility at ``leaving`` and
+    some are known on becoming eligible. Returns how many came to the council and how many arranged care
+    privately."""
     presented = private = 0
     for j in range(new.shape[0]):
         i = new[j]
@@ -323,6 +330,8 @@ def present(new, u, need, reason, age_m, partner, savings, housing, flags, waiti
         chance = with_unpaid_care if informal[i] > 0 else without_unpaid_care
         if would_pay:
             chance = private_arrangement
+        if initial:  # a self-funder's stay in hospital ends in care too (the council arranges it)
+            chance = known_at_start(chance + contact[i], leaving[i], known_on_entry[i])
         if reason[i] == LEARNING_DISABILITY:
             chance = 1.0
         if not u[j] < chance:
