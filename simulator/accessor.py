@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .report import financial_year
+from .summary import financial_year
 
 #: HM Treasury GDP deflator at market prices, financial years (2022-23 = 100; Dec 2023 update, via
 #: ../shared/reference/england_figures.yaml); later years grow by ``cash(growth=...)``, 2% a year by default

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .report import OutputError, annual_summary, write_folder
+from .report import OutputError, write_folder
+from .summary import annual_summary
 
-#: the indicators compared (rows of ``report.annual_summary``): costs by funder, people supported, unmet
+#: the indicators compared (rows of ``summary.annual_summary``): costs by funder, people supported, unmet
 #: need, waiting, delayed discharges, care home use, need, workforce
 HEADLINE = (
     "Council spend, total (GBP m)",

@@ -21,9 +21,10 @@ import pandas as pd
 import xarray as xr
 
 from . import __version__, data
-from .report import OutputError, annual_summary, write_folder
+from .report import OutputError, write_folder
+from .summary import annual_summary
 
-#: rows of the headline table (``report.annual_summary``)
+#: rows of the headline table (``summary.annual_summary``)
 HEADLINE_ROWS = ("Adults aged 65+ (people)", "People with need level 2+ (people)", "Home care clients (people)",
                  "Residential care residents (people)", "Nursing care residents (people)",
                  "Council-funded clients (people)", "Self-funders (people)", "People with unmet need (people)",

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from .report import financial_year  # noqa: E402
+from .summary import financial_year  # noqa: E402
 
 #: Okabe & Ito (2008) colour-blind safe palette
 PALETTE = {"home_care": "#0072B2", "reablement": "#009E73", "residential": "#E69F00", "nursing": "#D55E00",

@@ -30,13 +30,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 
-from .report import annual_summary, check_writable_file, write_text_atomic
+from .report import check_writable_file, write_text_atomic
+from .summary import annual_summary
 from .scenario import Scenario, ScenarioError, load_scenario
 
 #: where ``caresim regress`` looks for references by default (relative to the working folder)
 DEFAULT_REFERENCES = Path("scenarios/regression/references.yaml")
 
-#: the headline outputs compared (rows of ``report.annual_summary``; stocks averaged over the year, flows summed)
+#: the headline outputs compared (rows of ``summary.annual_summary``; stocks averaged over the year, flows summed)
 OUTPUTS = (
     "Council spend, total (GBP m)",
     "Self-funder spend (GBP m)",

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .report import financial_year
+from .summary import financial_year
 from .scenario import Scenario, Sweep
 
 #: the outputs analysed (in the last whole financial year), with their units

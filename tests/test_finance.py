@@ -24,7 +24,7 @@ def fy_total(da, year: str):
 
 
 def finance_years(da):
-    from simulator.report import financial_year
+    from simulator.summary import financial_year
     return financial_year(pd.DatetimeIndex(da.time.values))
 
 

@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 import simulator
-from simulator import report
+from simulator import report, summary
 
 
 @pytest.fixture(scope="module")
@@ -19,13 +19,13 @@ def ds() -> xr.Dataset:
 
 def test_financial_year_labels():
     times = pd.date_range("2019-01-01", periods=15, freq="MS")
-    fy = report.financial_year(times)
+    fy = summary.financial_year(times)
     assert fy[0] == "2018/19" and fy[2] == "2018/19" and fy[3] == "2019/20" and fy[-1] == "2019/20"
-    assert report.financial_year(pd.DatetimeIndex(["1999-04-01"]))[0] == "1999/00"
+    assert summary.financial_year(pd.DatetimeIndex(["1999-04-01"]))[0] == "1999/00"
 
 
 def test_summary_agrees_with_dataset(ds):
-    table = report.annual_summary(ds)
+    table = summary.annual_summary(ds)
     assert list(table.columns) == ["2019/20", "2020/21"]
     first = ds.isel(time=slice(0, 12)).sum("council")
     assert table.loc["Council spend, total (GBP m)", "2019/20"] == pytest.approx(
@@ -37,7 +37,7 @@ def test_summary_agrees_with_dataset(ds):
 
 
 def test_partial_years_are_left_out_of_the_summary(ds):
-    table = report.annual_summary(ds.isel(time=slice(0, 18)))
+    table = summary.annual_summary(ds.isel(time=slice(0, 18)))
     assert list(table.columns) == ["2019/20"]
 
 
@@ -60,7 +60,7 @@ def test_failed_overwrite_keeps_the_old_results(ds, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(report, "_markdown", boom)
+    monkeypatch.setattr(report, "to_markdown", boom)
     with pytest.raises(RuntimeError):
         report.write_results(ds, out, overwrite=True, figure=False)
     assert (out / "summary.csv").read_text() == before
