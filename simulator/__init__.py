@@ -9,6 +9,6 @@ __version__ = "0.1.0"
 
 from . import accessor  # noqa: E402,F401  (registers ds.care)
 from .model import CareModel, run  # noqa: E402
-from .scenario import Scenario, ScenarioError, default_scenario, load_scenario  # noqa: E402
+from .scenario import Scenario, ScenarioError, ScenarioWarning, default_scenario, load_scenario  # noqa: E402
 
-__all__ = ["CareModel", "Scenario", "ScenarioError", "default_scenario", "load_scenario", "run", "__version__"]
+__all__ = ["CareModel", "Scenario", "ScenarioError", "ScenarioWarning", "default_scenario", "load_scenario", "run", "__version__"]

@@ -37,6 +37,12 @@ class ScenarioError(ValueError):
     """A scenario that cannot be used; the message is one line: file, key, what was expected."""
 
 
+class ScenarioWarning(UserWarning):
+    """A scenario that can run but is probably not what was meant (a value outside its documented range, an
+    event after the run's end); the message is one line: file, line, key, what was expected. ``caresim
+    --strict`` makes it an error."""
+
+
 class _Strict(BaseModel):
     # strict: no silent coercion ("yes" is not need level 1, "5" is not 5 years); ints still pass as floats;
     # no parameter is infinite or NaN (YAML's .inf and .nan)
