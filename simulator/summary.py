@@ -16,6 +16,82 @@ def financial_year(times: pd.DatetimeIndex, start_month: int = 4) -> np.ndarray:
     return np.array([f"{y}/{(y + 1) % 100:02d}" for y in first])
 
 
+#: the parts of council spend (``council_spend_parts``), in ASC-FR's order: long-term and short-term support by
+#: setting, then the lines outside them
+SPEND_PARTS = ("home_care", "reablement", "residential", "nursing", "assessment", "prevention", "day_services")
+#: how each part reads in the summary, with what ASC-FR calls it
+SPEND_PART_LABELS = {
+    "home_care": "home care",
+    "reablement": "reablement",
+    "residential": "residential",
+    "nursing": "nursing",
+    "assessment": "assessment and care management",
+    "prevention": "prevention: telecare and early intervention",
+    "day_services": "day services",
+}
+#: the parts that are ASC-FR's long-term and short-term support as ``caresim check`` and the budget compare them
+SUPPORT_PARTS = ("home_care", "reablement", "residential", "nursing")
+
+
+def council_spend_parts(ds: xr.Dataset) -> xr.DataArray:
+    """Council gross current spend on adult social care by part (GBP a month, 2019/20 prices), on the dims of
+    ``ds`` (time, council if present) and a ``part`` dimension (``SPEND_PARTS``).
+
+    The one definition of council spend used by the summary, the headline figure and ``caresim check``: gross
+    current expenditure as the Adult Social Care Finance Return (ASC-FR, NHS Digital) counts it, that is, what
+    councils spend before any income (clients' contributions, NHS transfers and grants are income, not netted
+    off) and without capital charges. ASC-FR's gross current expenditure covers long-term support (nursing,
+    residential, and in the community direct payments, home care, supported living and other long-term care
+    such as day care), short-term support (ST-Max and other short-term care), and outside both: social care
+    activities (assessment, care management, safeguarding), assistive equipment and technology (telecare),
+    information and early intervention, social support (support to carers, substance misuse, asylum seekers)
+    and commissioning and service delivery, with the overheads apportioned to them.
+
+    The model's parts: ``home_care`` (every council-funded package at home: home care, supported living and
+    direct payments), ``reablement`` (ST-Max episodes), ``residential`` and ``nursing`` (council-funded care
+    home places), ``assessment`` (needs assessments: care management time), ``prevention`` (telecare and the
+    early-intervention scheme) and ``day_services`` (day services and supported employment for working-age
+    home care clients; ASC-FR counts day care in long-term support, the model records it apart, so the first
+    four parts, ``SUPPORT_PARTS``, are the services the ``gross_current_expenditure_long_and_short_term_gbp``
+    target and ``finance.england_budget_gbp`` were derived from). The model leaves out: short-term support
+    other than ST-Max, safeguarding and deprivation of liberty work, social support (support to carers,
+    substance misuse, asylum seekers, social isolation), commissioning and service delivery, and overheads not
+    in its unit costs. So its total sits below ASC-FR's all-care-types figure; its four support parts compare
+    with ASC-FR's long- and short-term support.
+    """
+    services = ds.council_spend.rename(service="part")
+    other = ds.other_spend
+    extra = [other.sel(other_item="assessment", drop=True),
+             other.sel(other_item=["telecare", "early_intervention"]).sum("other_item"),
+             other.sel(other_item="day_services", drop=True)]
+    extra = [da.expand_dims(part=[name]) for da, name in zip(extra, ("assessment", "prevention", "day_services"))]
+    parts = xr.concat([services, *extra], dim="part", coords="minimal", compat="override",
+                      combine_attrs="drop").transpose(*services.dims)
+    parts = parts.sel(part=list(SPEND_PARTS))
+    parts.name = "council_spend_parts"
+    parts.attrs = {"units": "GBP/month", "long_name": "Council gross current spend on adult social care by part "
+                   "(ASC-FR's gross current expenditure as far as the model counts it; base-year prices)",
+                   "kind": "flow"}
+    return parts
+
+
+def council_spend(ds: xr.Dataset) -> xr.DataArray:
+    """Council gross current spend on adult social care in all (GBP a month, 2019/20 prices): the sum of
+    ``council_spend_parts`` (see there for what ASC-FR counts and what the model leaves out), added up as the
+    recorded variables are (services, then the lines outside them) so the summary's total is unchanged."""
+    total = ds.council_spend.sum("service") + ds.other_spend.sum("other_item")
+    total.name = "council_spend_total"
+    total.attrs = {"units": "GBP/month", "long_name": "Council gross current spend on adult social care "
+                   "(base-year prices)", "kind": "flow"}
+    return total
+
+
+def council_support_spend(ds: xr.Dataset) -> xr.DataArray:
+    """Council spend on long-term and short-term support (GBP a month, 2019/20 prices): the four service parts
+    (``SUPPORT_PARTS``), the model's measure of ASC-FR's long- and short-term support spend."""
+    return ds.council_spend.sum("service")
+
+
 def annual_summary(ds: xr.Dataset) -> pd.DataFrame:
     """Headline indicators by financial year, summed over councils: stocks averaged, flows summed.
 
@@ -35,6 +111,7 @@ def annual_summary(ds: xr.Dataset) -> pd.DataFrame:
 
     people = tot.people.sum("sex")
     clients = tot.clients
+    parts = council_spend_parts(tot)
     care_home = ["residential", "nursing"]
     rows = {
         "Adults (people)": mean(people.sum(["age_band", "need"])),
@@ -56,19 +133,15 @@ def annual_summary(ds: xr.Dataset) -> pd.DataFrame:
         "People with unmet need (people)": mean(tot.unmet_need.sum("age_band")),
         "Unmet care hours (hours/week)": mean(tot.unmet_hours),
         "Unpaid care hours (hours/week)": mean(tot.informal_hours),
-        "Council spend, total (GBP m)": total(tot.council_spend.sum("service") + tot.other_spend.sum("other_item")) / 1e6,
-        "Council spend, home care (GBP m)": total(tot.council_spend.sel(service="home_care")) / 1e6,
-        "Council spend, reablement (GBP m)": total(tot.council_spend.sel(service="reablement")) / 1e6,
-        "Council spend, residential (GBP m)": total(tot.council_spend.sel(service="residential")) / 1e6,
-        "Council spend, nursing (GBP m)": total(tot.council_spend.sel(service="nursing")) / 1e6,
+        "Council spend, total (GBP m)": total(council_spend(tot)) / 1e6,
+        **{f"Council spend, {SPEND_PART_LABELS[p]} (GBP m)": total(parts.sel(part=p, drop=True)) / 1e6
+           for p in SPEND_PARTS},
+        "Council spend, long- and short-term support (GBP m)": total(council_support_spend(tot)) / 1e6,
         "Income, central grant (GBP m)": total(tot.income.sel(income_source="central_grant")) / 1e6,
         "Income, council tax and precept (GBP m)": total(tot.income.sel(income_source="council_tax")) / 1e6,
         "Income, NHS transfers (GBP m)": total(tot.income.sel(income_source="nhs_transfers")) / 1e6,
         "Income, pooled health and care pot (GBP m)": total(tot.income.sel(income_source="pooled_pot")) / 1e6,
         "Client charges (GBP m)": total(tot.charges) / 1e6,
-        "Council spend, assessment and prevention (GBP m)": total(
-            tot.other_spend.sel(other_item=["assessment", "telecare", "early_intervention"]).sum("other_item")) / 1e6,
-        "Council spend, day services (GBP m)": total(tot.other_spend.sel(other_item="day_services")) / 1e6,
         "Self-funder spend (GBP m)": total(tot.self_funder_spend.sum("service")) / 1e6,
         "Council income before charges (GBP m)": mean(tot.budget) / 1e6,
         "Year-end outturn (GBP m)": total(tot.outturn) / 1e6,
