@@ -18,6 +18,7 @@ import xarray as xr
 from . import data
 from .model import run
 from .scenario import Scenario
+from .summary import council_spend, council_spend_parts, council_support_spend
 
 YEAR = 12  # months in the base year
 
@@ -98,13 +99,15 @@ MEASURES: dict[str, Measure] = {
     "st_max_completed_episodes": lambda y: float(y.reablement_ended.sum()),
     "reablement_no_ongoing_need_share": lambda y: float(y.reablement_success.sum() / y.reablement_ended.sum()),
     "reablement_to_long_term_share": lambda y: float(y.reablement_to_long_term.sum() / y.reablement_ended.sum()),
-    "gross_current_expenditure_long_and_short_term_gbp": lambda y: float(y.council_spend.sum()),
+    # ASC-FR's gross current expenditure on long- and short-term support: the four support parts of council spend
+    "gross_current_expenditure_long_and_short_term_gbp": lambda y: float(council_support_spend(y).sum()),
     "long_term_support_spend_gbp": lambda y: float(y.long_term_spend.sum()),
-    "st_max_spend_gbp": lambda y: float(y.council_spend.sel(service="reablement").sum()),
+    "st_max_spend_gbp": lambda y: float(council_spend_parts(y).sel(part="reablement").sum()),
     "long_term_spend_18_64_share": lambda y: float(y.long_term_spend.sel(age_group="18-64").sum()
                                                    / y.long_term_spend.sum()),
+    # of gross current expenditure on every part of council spend (all care types, as the published share)
     "client_contributions_share": lambda y: float(y.income.sel(income_source="charges").sum()
-                                                  / (y.council_spend.sum() + y.other_spend.sum())),
+                                                  / council_spend(y).sum()),
     "home_care_workers": lambda y: float(y.workers.mean()),
     "care_worker_vacancy_rate": lambda y: float(1.0 - y.workers.mean() / y.posts.mean()),
     "care_worker_turnover_rate": lambda y: float(y.leavers.sum() / y.workers.mean()),

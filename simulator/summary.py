@@ -92,6 +92,33 @@ def council_support_spend(ds: xr.Dataset) -> xr.DataArray:
     return ds.council_spend.sum("service")
 
 
+#: long-term services (reablement is short-term support)
+LONG_TERM = ("home_care", "residential", "nursing")
+
+
+def published_counts(tot: xr.Dataset, fy: xr.DataArray, whole: list[str]) -> dict[str, xr.DataArray]:
+    """Counts of people as the published returns count them, by financial year (``tot``: summed over councils):
+    who had council-funded long-term support at any time in the year (SALT LTS001a, the March value of
+    ``lts_clients_in_year``) by age group, who had it at 31 March, and requests for support from new clients
+    (SALT STS001; the model counts only eligible requests from people at home). Each name says which table it
+    compares with; the model's own client counts are monthly averages of month-end counts."""
+    def last(da):
+        return da.groupby(fy).last().sel(fy=whole)
+
+    def total(da):
+        return da.groupby(fy).sum().sel(fy=whole)
+
+    during = tot.lts_clients_in_year.sum("reason")
+    return {
+        "Long-term support during the year, 18-64 (people; SALT LTS001a)": last(during.sel(age_group="18-64")),
+        "Long-term support during the year, 65+ (people; SALT LTS001a)": last(during.sel(age_group="65+")),
+        "Long-term support during the year, all ages (people; SALT LTS001a)": last(during.sum("age_group")),
+        "Long-term support at 31 March (people; SALT year-end count)": last(
+            tot.clients.sel(funder="council", service=list(LONG_TERM)).sum("service")),
+        "Requests for support from new clients (people; SALT STS001)": total(tot.presentations),
+    }
+
+
 def annual_summary(ds: xr.Dataset) -> pd.DataFrame:
     """Headline indicators by financial year, summed over councils: stocks averaged, flows summed.
 
@@ -123,7 +150,7 @@ def annual_summary(ds: xr.Dataset) -> pd.DataFrame:
         "Residential care residents (people)": mean(clients.sel(service="residential").sum("funder")),
         "Nursing care residents (people)": mean(clients.sel(service="nursing").sum("funder")),
         "Council-funded clients (people)": mean(clients.sel(funder="council").sum("service")),
-        "Requests for support (people)": total(tot.presentations),
+        **published_counts(tot, fy, whole),
         "Assessments (people)": total(tot.assessments),
         "Awaiting assessment (people)": mean(tot.awaiting_assessment),
         "Self-funders (people)": mean(clients.sel(funder="self").sum("service")),
@@ -136,7 +163,10 @@ def annual_summary(ds: xr.Dataset) -> pd.DataFrame:
         "Council spend, total (GBP m)": total(council_spend(tot)) / 1e6,
         **{f"Council spend, {SPEND_PART_LABELS[p]} (GBP m)": total(parts.sel(part=p, drop=True)) / 1e6
            for p in SPEND_PARTS},
-        "Council spend, long- and short-term support (GBP m)": total(council_support_spend(tot)) / 1e6,
+        "Gross current expenditure, long-term support (GBP m; ASC-FR)": total(
+            tot.council_spend.sel(service=list(LONG_TERM)).sum("service")) / 1e6,
+        "Gross current expenditure, long- and short-term support (GBP m; ASC-FR)": total(
+            council_support_spend(tot)) / 1e6,
         "Income, central grant (GBP m)": total(tot.income.sel(income_source="central_grant")) / 1e6,
         "Income, council tax and precept (GBP m)": total(tot.income.sel(income_source="council_tax")) / 1e6,
         "Income, NHS transfers (GBP m)": total(tot.income.sel(income_source="nhs_transfers")) / 1e6,
@@ -172,13 +202,25 @@ def annual_summary(ds: xr.Dataset) -> pd.DataFrame:
     return table
 
 
+#: what the Markdown summary says about the rows that compare with published tables
+NOTE = ("Council spend is gross current expenditure as the Adult Social Care Finance Return (ASC-FR) counts it, "
+        "as far as the model goes: its parts follow the total; the model leaves out safeguarding, support to "
+        "carers, commissioning and overheads not in its unit costs. Rows naming a published table (SALT, ASC-FR) "
+        "count as that table does: people with long-term support at any time in the year or at 31 March, and "
+        "spend on long- and short-term support alone. The model's own client counts (clients, residents) are "
+        "averages of the month-end counts. Requests for support count only eligible people at home asking the "
+        "council (`caresim check` explains the gap with SALT STS001).")
+
+
 def to_markdown(table: pd.DataFrame, ds: xr.Dataset) -> str:
+    """The summary as Markdown: a few financial years (the first, fifth, tenth and last), with what the rows mean."""
     years = list(table.columns)
     pick = sorted({years[i] for i in (0, min(4, len(years) - 1), min(9, len(years) - 1), len(years) - 1)},
                   key=years.index)
     lines = [f"# {ds.attrs.get('title', 'caresim results')}", "",
              f"Seed {ds.attrs.get('seed')}, scale {ds.attrs.get('scale')} people per agent; "
              f"{ds.attrs.get('prices', '')}. Stocks are averages over the year, flows are totals.", "",
+             NOTE, "",
              "| indicator | " + " | ".join(pick) + " |", "|---|" + "---:|" * len(pick)]
     for name, row in table[pick].iterrows():
         lines.append(f"| {name} | " + " | ".join(_format(row[y]) for y in pick) + " |")
