@@ -20,12 +20,11 @@ import glob
 import hashlib
 import os
 import pickle
-import tempfile
 import time
 from pathlib import Path
 
 from . import __version__
-from .report import OutputError
+from .report import OutputError, atomic_file
 from .scenario import Scenario
 
 FORMAT = 5  # the model's saved layout: raised when its attributes or draws change (2: profile, buffers, council
@@ -50,17 +49,10 @@ def identity(scenario: Scenario, replicate: int) -> str:
 
 
 def save(model, path: Path) -> None:
-    """The model's whole state to ``path``, whole or not at all."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump({"identity": identity(model.scenario, model.replicate), "month": model.t, "model": model},
-                        f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """The model's whole state to ``path``, whole or not at all, with normal permissions."""
+    with atomic_file(Path(path)) as tmp, tmp.open("wb") as f:
+        pickle.dump({"identity": identity(model.scenario, model.replicate), "month": model.t, "model": model},
+                    f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def load(path: Path, scenario: Scenario, replicate: int):

@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .report import OutputError
+from .report import MARKER, OutputError, atomic_file, is_caresim_folder, write_marker
 from .scenario import Scenario
 
 MANIFEST = "manifest.json"
@@ -104,16 +103,11 @@ def run_task(task: Task, folder: str, checkpoint_months: int | None = None) -> t
 
 
 def write_netcdf_atomic(ds: xr.Dataset, path: Path) -> Path:
-    """A Dataset as netCDF, whole or not at all: a temporary ``.<name>.*.partial`` file beside it, then a rename."""
+    """A Dataset as netCDF, whole or not at all, with normal permissions: a temporary ``.<name>.*.partial`` file
+    beside it, then a rename."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -154,18 +148,26 @@ def fingerprint(tasks: list[Task]) -> str:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
+    """A JSON file (the manifest) whole or not at all, with normal permissions."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
 
 
 def prepare(out: Path, tasks: list[Task], resume: bool, overwrite: bool) -> dict:
-    """The output folder and its manifest: new, resumed (same ensemble only) or replaced."""
+    """The output folder (with caresim's marker) and its manifest: new, resumed (same ensemble only) or replaced
+    (only a folder caresim wrote). ``resume`` with no ensemble begun in ``out`` is an error, not a fresh start."""
     out = Path(out)
     manifest_path = out / MANIFEST
     want = fingerprint(tasks)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder; expected a folder for the ensemble")
+    if resume and not (out.is_dir() and any(out.iterdir())):
+        raise OutputError(f"{out}: nothing to resume (no interrupted ensemble there); run the command without "
+                          "--resume to start it")
     if out.exists() and any(out.iterdir()):
+        if (out / "results.nc").is_file() and not overwrite:
+            raise OutputError(f"{out}: holds a single run's results, not an ensemble; pass --name to put the "
+                              "ensemble beside them, or --overwrite to replace them")
         if resume:
             try:
                 manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -178,16 +180,31 @@ def prepare(out: Path, tasks: list[Task], resume: bool, overwrite: bool) -> dict
             return manifest
         if not overwrite:
             raise OutputError(f"{out}: folder is not empty; pass --resume to finish it or --overwrite to replace it")
+        if not is_caresim_folder(out):
+            raise OutputError(f"{out}: folder is not empty and caresim did not write it (no {MARKER} file inside); "
+                              "caresim replaces only its own results: choose another --out")
         import shutil
 
         shutil.rmtree(out)
     try:
         (out / TASKS).mkdir(parents=True, exist_ok=True)
+        write_marker(out, "ensemble")
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the ensemble folder ({exc.strerror or exc})") from None
     manifest = {"fingerprint": want, "tasks": {}, "complete": False}
     _write_json(manifest_path, manifest)
     return manifest
+
+
+def is_complete(out: Path, tasks: list[Task]) -> bool:
+    """Whether ``out`` holds this very ensemble, finished: its manifest complete, same tasks, ensemble file there."""
+    out = Path(out)
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    written = (out / "ensemble.nc").is_file() or (out / "ensemble.zarr").is_dir()
+    return bool(manifest.get("complete")) and manifest.get("fingerprint") == fingerprint(tasks) and written
 
 
 def execute(tasks: list[Task], out: Path, workers: int = 1, scheduler: str | None = None, resume: bool = False,
