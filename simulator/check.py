@@ -187,6 +187,24 @@ def check(scenario: Scenario, replicates: int = 1) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("target")
 
 
+def failures(table: pd.DataFrame) -> list[str]:
+    """The targets outside their tolerance that are not marked as known gaps, one short description each (name,
+    model and published values, error against tolerance): what makes ``caresim check`` exit 1."""
+    out = []
+    for name, r in table[~table.within & (table.gap == "")].iterrows():
+        rel = r.error_kind == "relative"
+        err, tol = _error_and_tolerance(r)
+        out.append(f"{name} (model {_fmt(r.model, rel)}, published {_fmt(r.published, rel)}, error {err} against {tol})")
+    return out
+
+
+def _error_and_tolerance(r: pd.Series) -> tuple[str, str]:
+    """A row's error and tolerance as printed: percentages if relative, else absolute to three places."""
+    if r.error_kind == "relative":
+        return f"{r.error:+.1%}", f"{r.tolerance:.0%}" if r.tolerance >= 0.01 else f"{r.tolerance:.1%}"
+    return f"{r.error:+.3f}", f"{r.tolerance:.2f}"
+
+
 def _fmt(value: float, relative: bool) -> str:
     if not relative or abs(value) < 10:
         return f"{value:.3f}"
@@ -198,8 +216,7 @@ def to_markdown(table: pd.DataFrame) -> str:
     lines = ["| target | model | published | error | tolerance | ok | source |", "|---|---:|---:|---:|---:|---|---|"]
     for name, r in table.iterrows():
         rel = r.error_kind == "relative"
-        err = f"{r.error:+.1%}" if rel else f"{r.error:+.3f}"
-        tol = (f"{r.tolerance:.0%}" if r.tolerance >= 0.01 else f"{r.tolerance:.1%}") if rel else f"{r.tolerance:.2f}"
+        err, tol = _error_and_tolerance(r)
         ok = "yes" if r.within else ("known gap" if r.gap else "NO")
         lines.append(f"| {name} | {_fmt(r.model, rel)} | {_fmt(r.published, rel)} | {err} | {tol} | {ok} | "
                      f"{r.source} [{r.status}] |")
