@@ -30,12 +30,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 
+from . import catalog
 from .report import check_writable_file, write_text_atomic
 from .summary import annual_summary
 from .scenario import Scenario, ScenarioError, load_scenario
 
-#: where ``caresim regress`` looks for references by default (relative to the working folder)
-DEFAULT_REFERENCES = Path("scenarios/regression/references.yaml")
+#: where ``caresim regress`` looks for references by default: the shipped scenarios' (from any working folder)
+DEFAULT_REFERENCES = catalog.references()
 
 #: the headline outputs compared (rows of ``summary.annual_summary``; stocks averaged over the year, flows summed)
 OUTPUTS = (

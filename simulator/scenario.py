@@ -610,38 +610,31 @@ def _read_yaml(path: Path) -> dict:
     return doc
 
 
-PROJECT_MARKERS = (".git", "setup.cfg", "pyproject.toml")
+def _parent_of(child: Path, parent: str) -> Path:
+    """The file an ``extends:`` names: a bare name (``baseline``) is a shipped scenario; anything else a path to a
+    .yaml file, relative to the file that names it (from any working folder; a user may extend any file they can
+    read)."""
+    from . import catalog  # the catalog builds on this module
 
-
-def project_of(folder: Path) -> Path:
-    """The project a folder belongs to: its nearest ancestor (or itself) holding ``.git``, ``setup.cfg`` or
-    ``pyproject.toml``; else the folder itself."""
-    folder = folder.resolve()
-    for candidate in (folder, *folder.parents):
-        if any((candidate / m).exists() for m in PROJECT_MARKERS):
-            return candidate
-    return folder
-
-
-def _check_parent(child: Path, parent: str, roots: tuple[Path, ...]) -> Path:
-    """The parent file an ``extends:`` names, if it is a .yaml file inside one of the ``roots`` (the projects of
-    the scenario given and of the working folder): a scenario must not read files elsewhere."""
-    target = (child.parent / parent).resolve()
+    if catalog.is_name(parent):
+        try:
+            return catalog.path(parent).resolve()
+        except ScenarioError as exc:
+            raise ScenarioError(f"{child}: extends: {exc}") from None
+    target = (child.parent / Path(parent).expanduser()).resolve()
     if target.suffix not in (".yaml", ".yml"):
-        raise ScenarioError(f"{child}: extends: {parent!r} is not a .yaml file; expected a parent scenario file")
-    if not any(target.is_relative_to(root) for root in roots):
-        raise ScenarioError(f"{child}: extends: {parent!r} is outside the project ({' or '.join(map(str, roots))}); "
-                            "expected a scenario file inside it")
+        raise ScenarioError(f"{child}: extends: {parent!r} is not a .yaml file; expected a shipped scenario's name "
+                            "(e.g. baseline) or the path of a parent scenario file")
+    if not target.exists():
+        raise ScenarioError(f"{child}: extends: {parent!r}: no such file ({target}); a relative path is read from "
+                            "the folder of the file that names it")
     return target
 
 
-def _resolve_chain(path: Path, seen: tuple[Path, ...] = (), files: list | None = None,
-                   roots: tuple[Path, ...] | None = None) -> dict:
+def _resolve_chain(path: Path, seen: tuple[Path, ...] = (), files: list | None = None) -> dict:
     """The scenario at ``path`` merged over its ``extends:`` ancestors (not yet over the defaults); a timeline
     adds its events after the parent's. ``files`` collects (file, index of its first timeline event), child first."""
     path = path.resolve()
-    if roots is None:
-        roots = tuple(dict.fromkeys((project_of(path.parent), project_of(Path.cwd()))))
     if path in seen:
         cycle = " -> ".join(p.name for p in (*seen, path))
         raise ScenarioError(f"{seen[-1]}: extends: cycle {cycle}")
@@ -654,9 +647,9 @@ def _resolve_chain(path: Path, seen: tuple[Path, ...] = (), files: list | None =
             files.insert(0, (path, 0))
         return doc
     if not isinstance(parent, str) or not parent.strip():
-        raise ScenarioError(f"{path}: extends: expected the path of a parent scenario file, got {parent!r}")
-    parent_path = _check_parent(path, parent, roots)
-    base = _resolve_chain(parent_path, (*seen, path), files, roots)
+        raise ScenarioError(f"{path}: extends: expected a shipped scenario's name or the path of a parent scenario "
+                            f"file, got {parent!r}")
+    base = _resolve_chain(_parent_of(path, parent), (*seen, path), files)
     base.pop("name", None)
     base.pop("description", None)
     inherited = base.get("timeline") if isinstance(base.get("timeline"), list) else []
@@ -796,12 +789,18 @@ def validate(tree: dict, source: str, files: list | None = None) -> Scenario:
 
 
 def load_scenario(path: str | Path, **updates: Any) -> Scenario:
-    """Load, merge (defaults <- extends chain <- file) and validate the scenario at ``path``.
+    """Load, merge (defaults <- extends chain <- file) and validate the scenario at ``path``: a bare name
+    (``"baseline"``: no ``.yaml``, no ``/``) is a shipped scenario (``caresim scenarios`` lists them), anything
+    else a file.
 
+    Values outside a parameter's documented range and events after the run's end give a
+    :class:`ScenarioWarning` (about the files as written, with their own run length; ``updates`` warn of nothing).
     Keyword ``updates`` change parameters by dotted path written with ``__``, e.g.
     ``load_scenario(p, council__eligibility_threshold=2)``.
     """
-    path = Path(path)
+    from . import catalog  # the catalog builds on this module
+
+    path = catalog.path(str(path)) if catalog.is_name(str(path)) else Path(path)
     files: list = []
     tree = _resolve_chain(path, files=files)
     tree.setdefault("name", path.stem)

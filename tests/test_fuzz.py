@@ -5,8 +5,8 @@ Hypothesis builds the inputs (derandomised, so CI tries the same ones every time
 - ``MUTATIONS`` examples: a valid scenario with one leaf given a wrong type, an out-of-range value, or an unknown
   key inserted at any depth (each is invalid by construction);
 - ``RAW`` examples: arbitrary text and bytes, which must either load or fail cleanly;
-- adversarial files by hand: alias bombs, deep nesting, huge documents, Python tags, ``extends`` cycles and
-  parents outside the project, devices and folders as scenarios.
+- adversarial files by hand: alias bombs, deep nesting, huge documents, Python tags, ``extends`` cycles,
+  missing parents and unknown shipped names, devices and folders as scenarios.
 """
 
 from __future__ import annotations
@@ -173,8 +173,9 @@ ADVERSARIAL = {
     "date for a string": ("run: {start: 2019-04-01}\n", "run.start"),
     "nan budget": ("finance: {england_budget_gbp: .nan}\n", "finance.england_budget_gbp"),
     "infinite hours": ("council: {max_home_care_hours: .inf}\n", "council.max_home_care_hours"),
-    "extends absolute outside": ("extends: /etc/caresim.yaml\n", "outside the project"),
-    "extends climbing out": ("extends: ../../../../../../../../etc/x.yaml\n", "outside the project"),
+    "extends a missing absolute path": ("extends: /etc/caresim-missing.yaml\n", "no such file"),
+    "extends climbing out to nothing": ("extends: ../../../../../../../../etc/x.yaml\n", "no such file"),
+    "extends an unknown shipped name": ("extends: basline\n", "did you mean baseline?"),
     "extends not yaml": ("extends: /etc/passwd\n", "not a .yaml file"),
     "extends a device": ("extends: /dev/zero\n", "not a .yaml file"),
     "extends a number": ("extends: 3\n", "extends"),
