@@ -1,15 +1,19 @@
-"""Rebuild the shipped data tables from the project's reference folder (maintainer tool).
+"""Rebuild the shipped data tables from the raw sources kept in the repository (maintainer tool).
 
-Run from a checkout that has ``../shared/reference`` beside it::
+From a clone of the repository::
 
-    python -m simulator.data.build ../shared/reference
+    python -m simulator.data.build                  # reads data/raw/, rewrites simulator/data/*.csv
+    python -m simulator.data.build --out DIR        # writes the CSVs to DIR instead (to compare)
+    python -m simulator.data.build --raw OTHER_DIR  # reads the sources from another folder
 
-The package never reads the reference folder at run time; it reads the CSVs this
-writes next to this file. Each CSV opens with ``#`` lines naming its source.
+``data/raw/README.md`` says what each source is. The package never reads ``data/raw/`` at run time (it is
+not installed); it reads the CSVs this writes next to this file. Each CSV opens with ``#`` lines naming its
+source. Rebuilding reproduces the shipped CSVs byte for byte (``tests/test_data_build.py``).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -19,10 +23,15 @@ import pandas as pd
 from simulator.data import SEX_RATIO_AT_BIRTH
 
 HERE = Path(__file__).parent
+#: the raw sources in a clone of the repository (top-level data/raw/)
+RAW = HERE.parent.parent / "data" / "raw"
+#: every raw file the build reads, relative to the raw folder
+SOURCES = ("hmd_england_wales_mx_qx_2016_2018.csv", "councils/population_by_council_age.csv",
+           "councils/council_finance.csv")
 
 
-def _write(df: pd.DataFrame, name: str, header: list[str]) -> None:
-    path = HERE / name
+def _write(df: pd.DataFrame, name: str, header: list[str], folder: Path) -> None:
+    path = folder / name
     with path.open("w", newline="") as fh:
         for line in header:
             fh.write(f"# {line}\n")
@@ -30,7 +39,7 @@ def _write(df: pd.DataFrame, name: str, header: list[str]) -> None:
     print(f"wrote {path} ({len(df)} rows)")
 
 
-def build_mortality(ref: Path) -> pd.DataFrame:
+def build_mortality(ref: Path, folder: Path) -> pd.DataFrame:
     """HMD E&W central death rates mx by sex and age 0..110 (110 = 110+)."""
     m = pd.read_csv(ref / "hmd_england_wales_mx_qx_2016_2018.csv")
     m["age"] = m["age"].astype(str).str.rstrip("+").astype(int)
@@ -40,11 +49,11 @@ def build_mortality(ref: Path) -> pd.DataFrame:
         "Central death rate mx (deaths per person-year) by single year of age, mean of 2016-2018.",
         "Source: Human Mortality Database, England & Wales civilian population, Mx_1x1 (last modified 10 Jul 2020).",
         "Status: V (official data file). Age 110 means 110 and over. England & Wales, not England alone; pre-COVID.",
-    ])
+    ], folder)
     return out
 
 
-def build_female_share(mort: pd.DataFrame) -> pd.DataFrame:
+def build_female_share(mort: pd.DataFrame, folder: Path) -> pd.DataFrame:
     """Female share by age in a stationary population under the HMD life table (derived)."""
     ages = mort["age"].to_numpy()
     lx = {}
@@ -60,11 +69,11 @@ def build_female_share(mort: pd.DataFrame) -> pd.DataFrame:
         "stationary-population share implied by the HMD E&W 2016-18 life table with 1.05 males per female at birth.",
         "Check against mid-2019 England ages: 0.61 female at 85+ (0.62-0.64 usually quoted, U) and 0.497 of all",
         "ages (Census 2021 England: 28,833,712 of 56,490,048 = 0.510, V2): young adults come out ~1 point low.",
-    ])
+    ], folder)
     return out
 
 
-def build_councils(ref: Path) -> None:
+def build_councils(ref: Path, folder: Path) -> None:
     """Council populations (mid-2019, single year 0..90+) and 2016-17 spend used to share budgets."""
     p = pd.read_csv(ref / "councils" / "population_by_council_age.csv")
     p = p[p["year"] == "mid-2019"]
@@ -97,15 +106,29 @@ def build_councils(ref: Path) -> None:
         "uc_residential_65plus_2013_14_gbp_week, uc_home_care_2013_14_gbp_hour: published unit costs 2013-14",
         "(HSCIC PSS-EX1 2013-14 council annex; England 538.2 and 17.2), status V; they set each council's cost level",
         "relative to England. BCP takes Bournemouth's; blank where not reported (cost level 1).",
-    ])
+    ], folder)
 
 
-def main(argv: list[str]) -> None:
-    ref = Path(argv[0] if argv else "../shared/reference")
-    mort = build_mortality(ref)
-    build_female_share(mort)
-    build_councils(ref)
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and rebuild; 0 on success, 2 (one line on stderr) when a source is missing."""
+    parser = argparse.ArgumentParser(prog="python -m simulator.data.build",
+                                     description="Rebuild simulator/data/*.csv from the raw sources in data/raw/.")
+    parser.add_argument("--raw", type=Path, default=RAW, help="folder of the raw sources (default: data/raw/)")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder to write the CSVs to (default: simulator/data/)")
+    args = parser.parse_args(argv)
+    missing = [name for name in SOURCES if not (args.raw / name).is_file()]
+    if missing:
+        print(f"build: error: {args.raw}: missing {', '.join(missing)}; expected the raw sources of a clone of the "
+              "repository (data/raw/, see its README.md) or --raw FOLDER", file=sys.stderr)
+        return 2
+    if not args.out.is_dir():
+        print(f"build: error: --out {args.out}: not a folder", file=sys.stderr)
+        return 2
+    mort = build_mortality(args.raw, args.out)
+    build_female_share(mort, args.out)
+    build_councils(args.raw, args.out)
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main())
