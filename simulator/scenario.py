@@ -9,13 +9,15 @@ its parent (``extends: baseline.yaml``) and, at the bottom of the chain, the shi
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from . import data
 
@@ -67,8 +69,44 @@ def _banded(bands: tuple[str, ...]):
     return check
 
 
+_MONTH_PARTS = re.compile(r"^(\d+)-(\d+)(?:-(\d+))?$")
+
+
+def _month_problem(value: Any) -> str | None:
+    """What is wrong with ``value`` as a month 'YYYY-MM', in words; None if nothing."""
+    if isinstance(value, datetime.date):  # YAML reads 2020-04-01 as a date
+        return f"{value}: a day is given; expected a month as YYYY-MM ({value:%Y-%m})"
+    if not isinstance(value, str):
+        return f"{value!r}: expected a month as YYYY-MM, e.g. \"2020-04\""
+    parts = _MONTH_PARTS.match(value)
+    if parts is None:
+        return f"{value}: expected a month as YYYY-MM, e.g. 2020-04"
+    year, month, day = parts.groups()
+    if day is not None:
+        return f"{value}: a day is given; expected a month as YYYY-MM ({year}-{int(month):02d})"
+    if len(year) != 4:
+        return f"{value}: the year must have four digits (YYYY-MM)"
+    if not 1 <= int(month) <= 12:
+        return f"{value}: month must be 01-12"
+    if len(month) != 2:
+        return f"{value}: the month must have two digits ({year}-{int(month):02d})"
+    return None
+
+
+def _month(value: Any) -> Any:
+    """A month 'YYYY-MM' as given; else a 'month' error saying what is wrong in words (not a pattern)."""
+    problem = _month_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("month", problem)
+    return value
+
+
+#: a calendar month, 'YYYY-MM'
+Month = Annotated[str, BeforeValidator(_month)]
+
+
 class Run(_Strict):
-    start: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+    start: Month
     years: Annotated[int, Field(ge=1, le=100)]
     seed: Annotated[int, Field(ge=0, lt=2**63)]
     scale: Annotated[float, Field(ge=1.0, le=1e6)]
@@ -351,8 +389,6 @@ class CareHomes(_Strict):
     response_lag_months: Annotated[float, Field(ge=1, le=120)]
 
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
-Month = Annotated[str, Field(pattern=MONTH_PATTERN)]
 _SPAN = re.compile(r"^\s*(\d+)\s*(year|years|month|months)\s*$")
 
 
@@ -755,6 +791,8 @@ def _describe_error(err: dict) -> str:
     if not loc and kind == "value_error":  # a whole-scenario check names its own path
         return err["msg"].removeprefix("Value error, ")
     loc = loc or "(top level)"
+    if kind == "month":  # the message names the value
+        return f"{loc}: {err['msg']}"
     if kind == "extra_forbidden":
         return f"{loc}: unknown key"
     if kind == "missing":

@@ -27,10 +27,12 @@ Scope = str | None  # None: every council; else one council's code
 @dataclass
 class Schedule:
     """What changes at each step: ``changes[t][scope][path] = value``; ``beds[t]`` = [(councils or None,
-    [residential, nursing] beds closed that month, people)]."""
+    [residential, nursing] beds closed that month, people)]; ``targets[i][scope][path]`` = (how, value in
+    force once event ``i`` has finished): how it was written (``set``, ``scale`` or ``switch``)."""
 
     changes: dict[int, dict[Scope, dict[str, Any]]] = field(default_factory=dict)
     beds: dict[int, list[tuple[tuple[str, ...] | None, np.ndarray]]] = field(default_factory=dict)
+    targets: dict[int, dict[Scope, dict[str, tuple[str, Any]]]] = field(default_factory=dict)
 
 
 def step_of(month: str, scenario: Scenario) -> int:
@@ -88,7 +90,7 @@ def schedule(scenario: Scenario) -> Schedule:
         n = event.months()
         scopes: list[Scope] = [None] if event.councils is None else list(event.councils)
         targets = [(p, "set", v) for p, v in event.set.items()] + [(p, "scale", v) for p, v in event.scale.items()] \
-            + [(named[name], "set", on) for name, on in event.switch.items()]
+            + [(named[name], "switch", on) for name, on in event.switch.items()]
         for scope in scopes:
             tree = base if scope is None else _local_tree(scenario, scope)
             for path, how, value in targets:
@@ -103,6 +105,7 @@ def schedule(scenario: Scenario) -> Schedule:
                     [(t0 + 12 * j, _ramp(start, target, j, n // 12)) for j in range(max(n // 12, 1))]
                 for t, v in steps:
                     out.changes.setdefault(t, {}).setdefault(scope, {})[path] = v
+                out.targets.setdefault(i, {}).setdefault(scope, {})[path] = (how, target)
                 current[key] = target
                 if len(steps) > 1:
                     busy[key] = (steps[-1][0], i)  # a ramp: its last step
@@ -214,7 +217,9 @@ def check(scenario: Scenario) -> None:
 
 def _check_together(scenario: Scenario) -> None:
     """The events together: no two ramps of one parameter overlap, and the policy in force is valid when each
-    event has finished (a linear ramp between valid values stays valid on the way)."""
+    event has finished, with every event finished by then at its target (a linear ramp between valid values
+    stays valid on the way, so a ramp still running is checked at its end). A problem is blamed on the event
+    that finishes it, at the key it wrote when the problem names one."""
     try:
         sched = schedule(scenario)
     except ScenarioError as exc:
@@ -222,14 +227,24 @@ def _check_together(scenario: Scenario) -> None:
         raise ValueError(f"{where}: {problem}") from None
     ends = sorted((last_step(e, scenario), i) for i, e in enumerate(scenario.timeline))
     state: dict[Scope, dict[str, Any]] = {}
-    done = -1
-    for end, i in ends:
-        for t in sorted(t for t in sched.changes if done < t <= end):
-            for scope, updates in sched.changes[t].items():
-                state.setdefault(scope, {}).update(updates)
-        done = max(done, end)
+    for _, i in ends:
+        for scope, targets in sched.targets.get(i, {}).items():
+            state.setdefault(scope, {}).update({path: value for path, (_, value) in targets.items()})
         try:
             scenario_with(scenario, state.get(None, {}), {k: v for k, v in state.items() if k is not None})
         except ScenarioError as exc:
-            problem = str(exc).split(": ", 1)[1]
-            raise ValueError(f"timeline.{i}: {problem}") from None
+            raise ValueError(_blame(i, scenario.timeline[i], str(exc).split(": ", 1)[1])) from None
+
+
+def _blame(i: int, event, problem: str) -> str:
+    """``problem`` (from validating the policy in force, 'key: what') put at event ``i``: at the set, scale or
+    switch key the event wrote, if the problem names it, else at the event."""
+    head, _, rest = problem.partition(": ")
+    for kind, keys in (("set", event.set), ("scale", event.scale)):
+        for path in keys:
+            if head == path or head.endswith(f".{path}") and head.startswith("councils."):
+                return f"timeline.{i}.{kind}.{path}: {rest}"
+    for name in event.switch:
+        if head.rsplit(".", 1)[-1] == name:
+            return f"timeline.{i}.switch.{name}: {rest}"
+    return f"timeline.{i}: {problem}"
