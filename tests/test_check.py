@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import simulator
-from simulator import check, cli, data
+from simulator import check, cli, data, summary
 
 
 @pytest.fixture(scope="module")
@@ -32,19 +32,59 @@ def test_every_target_is_reported_with_its_source(table):
         assert f"| {name} |" in text
 
 
-#: Targets the shipped fit (simulator/data/calibrated.yaml) still misses, as measured at this commit (issue 4
-#: is open; docs/model.md, Section 5.2, says why). strict: each must fail, so a target that comes within
-#: tolerance is noticed and moved out of this list.
-MISSED_BY_THE_FIT = {"council_care_home_admissions", "care_home_residents_change", "unpaid_only_share_65plus"}
-
-
 @pytest.mark.parametrize("name", [
-    pytest.param(t.name, marks=pytest.mark.xfail(strict=True, reason="missed by the shipped fit (issue 4)"))
-    if t.name in MISSED_BY_THE_FIT else t.name
-    for t in check.targets() if t.gap is None])
+    pytest.param(t.name, marks=pytest.mark.xfail(strict=True, reason=f"known gap: {t.gap}")) if t.gap else t.name
+    for t in check.targets()])
 def test_target_within_tolerance(table, name):
+    """Every target without a gap is met; every known gap (base_year_targets.yaml says why) misses, strictly, so
+    a gap the model closes is noticed and its mark removed."""
     row = table.loc[name]
     assert abs(row.error) <= row.tolerance, f"{name}: model {row.model:.4g} vs {row.published:.4g} ({row.error:+.3f})"
+
+
+def test_the_shipped_fit_has_no_failures(table):
+    # what `caresim check` exits 0 on: the misses are all marked as known gaps
+    assert check.failures(table) == []
+    n = int((table.gap == "").sum())
+    text = check.to_markdown(table)
+    assert f"{n} of {n} targets within tolerance (2 replicate(s), scale 25)" in text
+    assert all(f"- {name}: " in text for name in table.index[table.gap != ""])
+
+
+def test_missed_by_the_fit_are_marked_as_gaps():
+    # the three targets the shipped fit misses (issue 4) wait for it, with what in the model misses them
+    gaps = {t.name: t.gap for t in check.targets() if t.gap}
+    missed = {"council_care_home_admissions", "care_home_residents_change", "unpaid_only_share_65plus"}
+    assert missed <= set(gaps) and all(gaps[n].startswith("Missed by the shipped fit") for n in missed)
+
+
+def test_failures_lists_only_misses_that_are_not_gaps():
+    rows = [("met", 0.01, True, ""), ("missed", 0.30, False, ""), ("gap", 0.30, False, "a known reason")]
+    table = pd.DataFrame([{"target": n, "model": 1.0 + e, "published": 1.0, "error": e, "error_kind": "relative",
+                           "tolerance": 0.05, "within": w, "gap": g} for n, e, w, g in rows]).set_index("target")
+    assert check.failures(table) == ["missed (model 1.300, published 1.000, error +30.0% against 5%)"]
+
+
+def test_half_the_budget_fails_the_check():
+    """Half of finance.england_budget_gbp halves what councils can spend: gross spend on long- and short-term
+    support falls by about half (-49% in one run at scale 100), ten times its 5% tolerance, where one run at
+    scale 100 measures it to about 1%; so one replicate at this coarse scale is enough to see it fail."""
+    sc = simulator.default_scenario().with_updates({"run.scale": 100})
+    half = sc.with_updates({"finance.england_budget_gbp": sc.finance.england_budget_gbp / 2})
+    failed = check.failures(check.check(half, replicates=1))
+    assert any(f.startswith("gross_current_expenditure_long_and_short_term_gbp ") for f in failed), failed
+
+
+def test_cli_check_exits_1_on_a_miss_unless_no_fail(tmp_path, capsys):
+    scenario = tmp_path / "half.yaml"
+    budget = simulator.default_scenario().finance.england_budget_gbp / 2
+    scenario.write_text(f"name: half_budget\nfinance:\n  england_budget_gbp: {budget:.0f}\n")
+    args = ["check", str(scenario), "--replicates", "1", "--scale", "100"]
+    assert cli.main(args) == 1
+    err = capsys.readouterr().err
+    assert "gross_current_expenditure_long_and_short_term_gbp" in err and "1 replicate(s), scale 100" in err
+    assert "Traceback" not in err
+    assert cli.main([*args, "--no-fail"]) == 0
 
 
 def test_prevalence_tolerance_is_two_points():
@@ -54,7 +94,7 @@ def test_prevalence_tolerance_is_two_points():
 
 def test_known_gaps_say_why():
     gaps = [t for t in check.targets() if t.gap]
-    assert gaps and all(len(t.gap) > 40 for t in gaps)
+    assert len(gaps) >= 6 and all(len(t.gap) > 40 for t in gaps)
 
 
 def test_life_table_deaths_are_plausible():
@@ -70,7 +110,8 @@ def test_error_is_relative_or_absolute():
 
 def test_cli_check_writes_csv(tmp_path, capsys):
     out = tmp_path / "check.csv"
-    assert cli.main(["check", "--replicates", "1", "--scale", "1000", "--out", str(out)]) == 0
+    # at scale 1000 the rounding to whole agents misses some targets: --no-fail lets it write the table all the same
+    assert cli.main(["check", "--replicates", "1", "--scale", "1000", "--out", str(out), "--no-fail"]) == 0
     printed = capsys.readouterr().out
     assert "| care_home_residents |" in printed and "targets within tolerance" in printed
     csv = pd.read_csv(out, index_col=0)
@@ -97,5 +138,6 @@ def test_budget_is_published_gross_spend_less_charges_plus_other_services():
     sc = simulator.default_scenario().with_updates({"run.scale": 25, "run.years": 1})
     y = simulator.run(sc).sum("council")
     gross = data.base_year_targets()["gross_current_expenditure_long_and_short_term_gbp"]["value"]
-    implied = gross - float(y.income.sel(income_source="charges").sum()) + float(y.other_spend.sum())
+    outside_support = float((summary.council_spend(y) - summary.council_support_spend(y)).sum())  # the other parts
+    implied = gross - float(y.income.sel(income_source="charges").sum()) + outside_support
     assert sc.finance.england_budget_gbp == pytest.approx(implied, rel=0.01)
