@@ -300,6 +300,7 @@ def _run_ensemble(args, scenarios, base: Path) -> int:
     if args.resume and not args.overwrite and ensemble.is_complete(out, tasks):
         print(f"caresim: {out}/ is already complete", file=sys.stderr)
         return 0
+    ensemble.check_folder(out, tasks, args.resume, args.overwrite)  # before anything is printed or run
     started = time.perf_counter()
     print(f"caresim: {ensemble.describe(tasks)}", file=sys.stderr)
     try:

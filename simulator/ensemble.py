@@ -153,46 +153,57 @@ def _write_json(path: Path, data: dict) -> None:
         tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
 
 
-def prepare(out: Path, tasks: list[Task], resume: bool, overwrite: bool) -> dict:
-    """The output folder (with caresim's marker) and its manifest: new, resumed (same ensemble only) or replaced
-    (only a folder caresim wrote). ``resume`` with no ensemble begun in ``out`` is an error, not a fresh start."""
+def check_folder(out: Path, tasks: list[Task], resume: bool, overwrite: bool) -> dict | None:
+    """Whether the ensemble may use ``out``, before anything runs: the manifest of the same ensemble to resume, or
+    None for a new folder (absent, empty, or caresim's own with ``overwrite``); else ``OutputError``. ``resume`` with
+    no ensemble begun in ``out`` is an error, not a fresh start."""
     out = Path(out)
-    manifest_path = out / MANIFEST
-    want = fingerprint(tasks)
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder; expected a folder for the ensemble")
     if resume and not (out.is_dir() and any(out.iterdir())):
         raise OutputError(f"{out}: nothing to resume (no interrupted ensemble there); run the command without "
                           "--resume to start it")
-    if out.exists() and any(out.iterdir()):
-        if (out / "results.nc").is_file() and not overwrite:
-            raise OutputError(f"{out}: holds a single run's results, not an ensemble; pass --name to put the "
-                              "ensemble beside them, or --overwrite to replace them")
-        if resume:
-            try:
-                manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                raise OutputError(f"{out}: no readable {MANIFEST}; expected a folder of an interrupted caresim "
-                                  "ensemble to resume") from None
-            if manifest.get("fingerprint") != want:
-                raise OutputError(f"{out}: made by a different ensemble (scenarios, replicates or parameters "
-                                  "differ); resume it with the same command, or pass --overwrite")
-            return manifest
-        if not overwrite:
-            raise OutputError(f"{out}: folder is not empty; pass --resume to finish it or --overwrite to replace it")
-        if not is_caresim_folder(out):
-            raise OutputError(f"{out}: folder is not empty and caresim did not write it (no {MARKER} file inside); "
-                              "caresim replaces only its own results: choose another --out")
+    if not (out.is_dir() and any(out.iterdir())):
+        return None
+    if (out / "results.nc").is_file() and not overwrite:
+        raise OutputError(f"{out}: holds a single run's results, not an ensemble; pass --name to put the "
+                          "ensemble beside them, or --overwrite to replace them")
+    if resume:
+        try:
+            manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise OutputError(f"{out}: no readable {MANIFEST}; expected a folder of an interrupted caresim "
+                              "ensemble to resume") from None
+        if manifest.get("fingerprint") != fingerprint(tasks):
+            raise OutputError(f"{out}: made by a different ensemble (scenarios, replicates or parameters "
+                              "differ); resume it with the same command, or pass --overwrite")
+        return manifest
+    if not overwrite:
+        raise OutputError(f"{out}: folder is not empty; pass --resume to finish it or --overwrite to replace it")
+    if not is_caresim_folder(out):
+        raise OutputError(f"{out}: folder is not empty and caresim did not write it (no {MARKER} file inside); "
+                          "caresim replaces only its own results: choose another --out")
+    return None
+
+
+def prepare(out: Path, tasks: list[Task], resume: bool, overwrite: bool) -> dict:
+    """The output folder (with caresim's marker) and its manifest: new, resumed (same ensemble only) or replaced
+    (only a folder caresim wrote; see ``check_folder``)."""
+    out = Path(out)
+    manifest = check_folder(out, tasks, resume, overwrite)
+    if manifest is not None:
+        return manifest
+    if out.exists():
         import shutil
 
-        shutil.rmtree(out)
+        shutil.rmtree(out)  # empty, or caresim's own (its marker) with overwrite
     try:
         (out / TASKS).mkdir(parents=True, exist_ok=True)
         write_marker(out, "ensemble")
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the ensemble folder ({exc.strerror or exc})") from None
-    manifest = {"fingerprint": want, "tasks": {}, "complete": False}
-    _write_json(manifest_path, manifest)
+    manifest = {"fingerprint": fingerprint(tasks), "tasks": {}, "complete": False}
+    _write_json(out / MANIFEST, manifest)
     return manifest
 
 

@@ -30,15 +30,16 @@ def small_scenario(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def run_result(small_scenario, tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
-    out = tmp_path_factory.mktemp("runs") / "small"
-    return caresim("run", small_scenario, "--out", out), out
+    runs = tmp_path_factory.mktemp("runs")
+    return caresim("run", small_scenario, "--out", runs), runs / "small"  # DIR/<scenario name>/
 
 
 def test_run_writes_netcdf_summary_and_figure(run_result):
     proc, out = run_result
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["headline.png", "results.nc", "scenario.yaml",
+    assert sorted(p.name for p in out.iterdir()) == [".caresim", "headline.png", "results.nc", "scenario.yaml",
                                                       "summary.csv", "summary.md"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["small"]
     assert (out / "headline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| Council spend, total (GBP m) |" in (out / "summary.md").read_text()
     assert not list(out.parent.glob(".small.partial-*")), "temporary folder left behind"
@@ -63,7 +64,7 @@ def test_run_overrides_seed_years_scale(small_scenario, tmp_path):
     proc = caresim("run", small_scenario, "--out", tmp_path / "o", "--years", "1", "--seed", "7",
                    "--scale", "4000", "--no-figure")
     assert proc.returncode == 0, proc.stderr
-    with xr.open_dataset(tmp_path / "o" / "results.nc", engine="h5netcdf") as ds:
+    with xr.open_dataset(tmp_path / "o" / "small" / "results.nc", engine="h5netcdf") as ds:
         assert ds.sizes["time"] == 12 and ds.attrs["seed"] == 7 and ds.attrs["scale"] == 4000
 
 
@@ -124,14 +125,25 @@ def test_unwritable_output_fails_before_running(small_scenario, tmp_path):
 
 
 def test_refuses_non_empty_folder_without_overwrite(small_scenario, tmp_path):
-    out = tmp_path / "out"
+    """A folder of the scenario's name holding the user's own file: refused without --overwrite, and refused with it
+    too (caresim did not write it: no marker); the user's file is kept either way."""
+    out = tmp_path / "small"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    _assert_clean_error(caresim("run", small_scenario, "--out", out, "--years", "1"), "--overwrite")
+    _assert_clean_error(caresim("run", small_scenario, "--out", tmp_path, "--years", "1"), "--overwrite")
     assert (out / "keep.txt").read_text() == "mine"
-    proc = caresim("run", small_scenario, "--out", out, "--years", "1", "--overwrite", "--no-figure")
+    _assert_clean_error(caresim("run", small_scenario, "--out", tmp_path, "--years", "1", "--overwrite",
+                                "--no-figure"), str(out), "caresim did not write it", ".caresim")
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"] and (out / "keep.txt").read_text() == "mine"
+
+
+def test_scenarios_lists_the_shipped_ones_from_any_folder(tmp_path):
+    proc = caresim("scenarios", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert not (out / "keep.txt").exists() and (out / "results.nc").exists()
+    lines = dict(line.split(None, 1) for line in proc.stdout.splitlines())
+    assert {"baseline", "funding_cut", "single_pot"} <= set(lines)
+    assert lines["funding_cut"].startswith("28% real cut in central grant")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_debug_shows_traceback(tmp_path):
