@@ -19,8 +19,8 @@ import xarray as xr
 
 from .summary import financial_year
 
-#: HM Treasury GDP deflator at market prices, financial years (2022-23 = 100; Dec 2023 update, via
-#: ../shared/reference/england_figures.yaml); later years grow by ``cash(growth=...)``, 2% a year by default
+#: HM Treasury GDP deflator at market prices, financial years (2022-23 = 100; Dec 2023 update); later years
+#: grow by ``cash(growth=...)``, 2% a year by default
 GDP_DEFLATOR = {2019: 89.527, 2020: 94.403, 2021: 93.629, 2022: 100.0, 2023: 106.1}
 BASE_YEAR = 2019  # money in the Dataset is at 2019/20 prices
 KEEP = ("scenario", "replicate", "sample", "time")  # dimensions bands keep
@@ -103,11 +103,14 @@ class CareAccessor:
 
     def bands(self, var: str | xr.DataArray, levels: tuple[float, ...] = (0.5, 0.8, 0.95)) -> xr.Dataset:
         """Median and central bands over replicates (an ensemble) of a variable's total: summed over councils
-        and breakdowns (age band, service, ...), by scenario and time (and sample)."""
+        and breakdowns (age band, service, ...), by scenario and time (and sample). The ``replicates``
+        attribute holds their number: a fan chart draws a p band only from 2/(1-p) replicates."""
         from .ensemble import bands
 
         da = self._var(var)
-        return bands(da.sum([d for d in da.dims if d not in KEEP], keep_attrs=True), levels)
+        out = bands(da.sum([d for d in da.dims if d not in KEEP], keep_attrs=True), levels)
+        return out.assign_attrs(replicates=int(da.sizes.get("replicate", 1)),
+                                financial_year_start_month=int(self._ds.attrs.get("financial_year_start_month", 4)))
 
     def vs(self, baseline: str) -> xr.Dataset:
         """Every variable minus the baseline scenario's, replicate by replicate (an ensemble)."""

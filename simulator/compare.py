@@ -286,10 +286,16 @@ def is_sweep(ds: xr.Dataset) -> bool:
 def compare(folders: list[Path], baseline: str | None = None) -> tuple[pd.DataFrame, str]:
     """Differences of every result from the baseline (the first, unless named) and that baseline's name: single
     runs (``differences``) or ensembles (``ensemble_differences``), not a mix."""
-    loaded = [(Path(f), *load_any(f)) for f in folders]
+    return compare_loaded([(Path(f), *load_any(f)) for f in folders], baseline)
+
+
+def compare_loaded(loaded: list[tuple[Path, str, xr.Dataset]], baseline: str | None = None,
+                   summarise=None) -> tuple[pd.DataFrame, str]:
+    """``compare`` on results already loaded (folder, kind, Dataset: ``load_any``); ``summarise`` gives an
+    ensemble's ``replicate_summaries`` (a cache's, say; the headline rows at least)."""
     kinds = {kind for _f, kind, _ds in loaded}
     if kinds == {"ensemble"}:
-        return _compare_ensembles(loaded, baseline)
+        return _compare_ensembles(loaded, baseline, summarise or (lambda ds: replicate_summaries(ds, HEADLINE)))
     if "ensemble" in kinds:
         raise OutputError("compare: the results mix single runs and ensembles; expected either single-run folders "
                           "or ensemble folders (run the scenarios together with --replicates)")
@@ -328,7 +334,7 @@ def _check_paired(name: str, ds: xr.Dataset, baseline: str, ref: xr.Dataset, key
                           f"{str(ref.time.values[0])[:7]}; expected the same start")
 
 
-def _compare_ensembles(loaded: list, baseline: str | None) -> tuple[pd.DataFrame, str]:
+def _compare_ensembles(loaded: list, baseline: str | None, summarise) -> tuple[pd.DataFrame, str]:
     """Ensemble folders (one with two or more scenarios, or several on the same seed, scale and replicates)."""
     owner: dict[str, tuple[Path, xr.Dataset]] = {}
     for folder, _kind, ds in loaded:
@@ -346,7 +352,8 @@ def _compare_ensembles(loaded: list, baseline: str | None) -> tuple[pd.DataFrame
         if list(ds.replicate.values) != list(ref.replicate.values):
             raise OutputError(f"{folder}: replicates {_span(ds.replicate.values)} differ from {baseline}'s "
                               f"{_span(ref.replicate.values)}; expected the same replicates (paired differences)")
-    values = xr.concat([replicate_summaries(ds, HEADLINE) for _f, _k, ds in loaded], dim="scenario", join="inner")
+    values = xr.concat([summarise(ds).sel(indicator=list(HEADLINE)) for _f, _k, ds in loaded], dim="scenario",
+                       join="inner")
     return ensemble_differences(values, baseline), baseline
 
 

@@ -47,24 +47,43 @@ class Result:
     """One result folder: a single run or an ensemble."""
 
     def __init__(self, folder: Path):
+        from .compare import load_any
+
         self.folder = Path(folder)
-        for name, kind in (("results.nc", "run"), ("ensemble.nc", "ensemble")):
-            if (self.folder / name).is_file():
-                self.kind = kind
-                try:
-                    self.ds = xr.load_dataset(self.folder / name, engine="h5netcdf")
-                except (OSError, ValueError) as exc:
-                    raise OutputError(f"{self.folder / name}: cannot read results ({exc})") from None
-                break
-        else:
-            raise OutputError(f"{self.folder}: no results.nc or ensemble.nc; expected a folder written by caresim run")
+        self.kind, self.ds = load_any(self.folder)
         if self.kind == "run":
             self.names = [str(self.ds.attrs.get("scenario_name", self.folder.name))]
         else:
             self.names = [str(s) for s in self.ds.scenario.values]
+        self._summaries: xr.DataArray | None = None
+
+    @property
+    def replicates(self) -> int:
+        return int(self.ds.sizes.get("replicate", 1))
+
+    def summaries(self) -> xr.DataArray:
+        """An ensemble's annual summary per scenario and replicate (``compare.replicate_summaries``), computed
+        once."""
+        from .compare import replicate_summaries
+
+        if self._summaries is None:
+            self._summaries = replicate_summaries(self.ds)
+        return self._summaries
+
+    def summary_of(self, name: str) -> pd.DataFrame:
+        """The annual summary table of a scenario: a run's, or for an ensemble the median of its replicates'
+        values, cell by cell."""
+        if self.kind == "run":
+            return annual_summary(self.ds)
+        from .ensemble import bands
+
+        median = bands(self.summaries().sel(scenario=name, drop=True), (0.5,))["median"]
+        table = median.transpose("indicator", "financial_year").to_pandas()
+        table.index.name, table.columns.name = "indicator", "financial_year"
+        return table
 
     def run_of(self, name: str) -> xr.Dataset:
-        """A single run's Dataset (for an ensemble: that scenario, replicates averaged)."""
+        """A single run's Dataset (for an ensemble: that scenario, replicates averaged month by month)."""
         if self.kind == "run":
             return self.ds
         one = self.ds.sel(scenario=name)
@@ -105,9 +124,10 @@ def _table(df: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def headline_table(ds: xr.Dataset) -> pd.DataFrame:
-    """The headline indicators in the first, fifth, tenth and last whole financial years."""
-    table = annual_summary(ds)
+def headline_table(ds: xr.Dataset | pd.DataFrame) -> pd.DataFrame:
+    """The headline indicators in the first, fifth, tenth and last whole financial years (of a run's Dataset, or
+    of a summary table already made)."""
+    table = ds if isinstance(ds, pd.DataFrame) else annual_summary(ds)
     years = list(table.columns)
     pick = sorted({years[i] for i in (0, min(4, len(years) - 1), min(9, len(years) - 1), len(years) - 1)},
                   key=years.index)
@@ -168,22 +188,42 @@ def build(folders: list[Path]) -> tuple[str, dict[str, pd.DataFrame]]:
             sections.append((r, name, label))
     parts.append("<p>Contents: " + ", ".join(f"<a href='#{_anchor(label)}'>{html.escape(label)}</a>"
                                                for _r, _n, label in sections) + "</p>")
-    runs = [(r, r.names[0]) for r in results if r.kind == "run"]
-    if len(runs) >= 2:
-        parts.append(_comparison(runs, tables))
+    parts += _comparisons(results, tables)
     for r, name, label in sections:
         parts.append(_section(r, name, label, tables))
     parts.append("</body></html>")
     return "".join(parts), tables
 
 
-def _comparison(runs: list, tables: dict) -> str:
+def _comparisons(results: list[Result], tables: dict) -> list[str]:
+    """The comparison sections: the single runs against the first, and the ensembles' scenarios against the
+    first ensemble's first scenario (paired differences and bands). Results that cannot be compared (other seeds,
+    scales or replicates) get a line saying why instead."""
+    from .compare import compare_loaded
+
+    out = []
+    for kind in ("run", "ensemble"):
+        group = [r for r in results if r.kind == kind]
+        if sum(len(r.names) for r in group) < 2:
+            continue
+        cache = {id(r.ds): r for r in group}
+        try:
+            diff, base = compare_loaded([(r.folder, r.kind, r.ds) for r in group],
+                                        summarise=lambda ds: cache[id(ds)].summaries())
+        except OutputError as exc:
+            out.append(f"<h2 id='comparison_{kind}'>Comparison of the {kind}s</h2><p class='note'>Not compared: "
+                       f"{html.escape(str(exc))}</p>")
+            continue
+        name = "comparison.csv" if "comparison.csv" not in tables else f"comparison_{kind}.csv"
+        tables[name] = diff
+        out.append(_ensemble_comparison(diff, base) if kind == "ensemble" else _comparison(diff, base))
+    return out
+
+
+def _comparison(diff: pd.DataFrame, base: str) -> str:
     from . import compare
     from .plots import comparison_figure
 
-    base = runs[0][1]
-    diff = compare.differences({n: compare.headline(r.ds) for r, n in runs}, base)
-    tables["comparison.csv"] = diff
     sel = compare.at_years(diff)
     out = [f"<h2 id='comparison'>Scenarios against {html.escape(base)}</h2>",
            "<p class='note'>Scenario minus baseline; runs with the same seed share random numbers.</p>"]
@@ -196,6 +236,28 @@ def _comparison(runs: list, tables: dict) -> str:
     return "".join(out)
 
 
+def _ensemble_comparison(diff: pd.DataFrame, base: str) -> str:
+    """Paired differences of an ensemble's scenarios from the baseline: a table per scenario and year (median,
+    80% and 95% bands or 'too few replicates', median percent) and the figure."""
+    from . import compare
+    from .plots import comparison_figure
+
+    n = int(diff["replicates"].iloc[0])
+    note = compare.band_note(n)
+    out = [f"<h2 id='comparison_ensemble'>Scenarios against {html.escape(base)}: paired differences over {n} "
+           "replicates</h2>", f"<p class='note'>{html.escape(compare.BANDS_MEAN)}</p>"]
+    if note:
+        out.append(f"<p class='note'>Here: {html.escape(note)}.</p>")
+    for name, part in compare.at_years(diff).groupby("scenario", sort=False):
+        out.append(f"<h3>{html.escape(name)}</h3>")
+        for after, one in part.groupby("after_years", sort=True):
+            out.append(f"<h4>{html.escape(one['financial_year'].iloc[0])} (after {after} years; {n} replicates)"
+                       f"</h4>" + _table(compare.ensemble_table(one)))
+    out.append(_img(comparison_figure(diff, base, compare.FIGURE),
+                    "Median paired differences from the baseline, with bands across replicates"))
+    return "".join(out)
+
+
 def _anchor(label: str) -> str:
     """A label as an HTML id and file name: 'baseline (ensemble in ens)' -> 'baseline_ensemble_in_ens'."""
     words = "".join(ch if ch.isalnum() or ch in "-_" else " " for ch in label).split()
@@ -204,16 +266,18 @@ def _anchor(label: str) -> str:
 
 def _section(r: Result, name: str, label: str, tables: dict) -> str:
     ds = r.run_of(name)
-    table = headline_table(ds)
-    tables[f"summary_{_anchor(label)}.csv"] = annual_summary(ds)
+    summary = r.summary_of(name)
+    tables[f"summary_{_anchor(label)}.csv"] = summary
     out = [f"<h2 id='{_anchor(label)}'>{html.escape(label)}</h2>",
            f"<p class='note'>{html.escape(r.kind)} in {html.escape(str(r.folder))}"
-           + (f", {r.ds.sizes['replicate']} replicates (means below; bands in the fan charts)"
-              if r.kind == "ensemble" else "") + "</p>",
-           "<h3>Headline indicators</h3>", _table(table), "<h3>Figures</h3>"]
+           + (f", {r.replicates} replicates: the headline table (and its CSV) gives the median of the replicates' "
+              "values, cell by cell; the figures show the mean of the replicates month by month; the fan charts "
+              "show the median and the bands across replicates" if r.kind == "ensemble" else "") + "</p>",
+           "<h3>Headline indicators" + (" (median of replicates)" if r.kind == "ensemble" else "") + "</h3>",
+           _table(headline_table(summary)), "<h3>Figures</h3>"]
     for method, title in FIGURES:
         out.append(f"<h4>{html.escape(title)}</h4>" + _img(getattr(ds.care.plot, method)(), title))
-    if r.kind == "ensemble" and r.ds.sizes.get("replicate", 1) > 1:
+    if r.kind == "ensemble" and r.replicates > 1:
         one = r.ds.sel(scenario=[name])
         for var in ("council_spend", "unmet_need", "delayed_days"):
             out.append(_img(one.care.plot.fan(var), f"{var}: median and bands over replicates"))
@@ -232,6 +296,6 @@ def write_report(folders: list[Path], out: Path, overwrite: bool = False) -> Pat
     def fill(tmp: Path) -> None:
         (tmp / "report.html").write_text(page, encoding="utf-8")
         for name, table in tables.items():
-            table.to_csv(tmp / name, float_format="%.6g", index=name != "comparison.csv")
+            table.to_csv(tmp / name, float_format="%.6g", index=not name.startswith("comparison"))
 
     return write_folder(out, fill, overwrite)
