@@ -4,6 +4,7 @@ last checkpoint with results bit-identical to an uninterrupted run's."""
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -30,27 +31,27 @@ def caresim(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedPr
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory) -> xr.Dataset:
-    out = tmp_path_factory.mktemp("whole") / "baseline"
-    assert main(["run", BASELINE, *SMALL, "--out", str(out)]) == 0
-    return xr.load_dataset(out / "results.nc")
+    runs = tmp_path_factory.mktemp("whole")
+    assert main(["run", BASELINE, *SMALL, "--out", str(runs)]) == 0
+    return xr.load_dataset(runs / "baseline" / "results.nc")
 
 
 def test_a_killed_run_resumes_from_its_checkpoint_bit_for_bit(tmp_path, uninterrupted):
     out = tmp_path / "baseline"
-    killed = caresim("run", BASELINE, *SMALL, "--out", str(out), "--checkpoint-months", "12",
+    killed = caresim("run", BASELINE, *SMALL, "--out", str(tmp_path), "--checkpoint-months", "12",
                      env={checkpoint.FAULT_AT_ENV: "30"})
     assert killed.returncode == 17, killed.stderr
     assert not out.exists()  # nothing that could be taken for a result
     ckpt = checkpoint.path_for(out)
     assert ckpt.is_file()
-    refused = caresim("run", BASELINE, *SMALL, "--out", str(out))
+    refused = caresim("run", BASELINE, *SMALL, "--out", str(tmp_path))
     assert refused.returncode == 2 and "--resume" in refused.stderr and "Traceback" not in refused.stderr
-    resumed = caresim("run", BASELINE, *SMALL, "--out", str(out), "--resume")
+    resumed = caresim("run", BASELINE, *SMALL, "--out", str(tmp_path), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "after month 24 of 36" in resumed.stderr  # the checkpoint at the end of year 2, not a fresh start
     xr.testing.assert_identical(xr.load_dataset(out / "results.nc"), uninterrupted)
     assert not ckpt.exists()  # removed once the results are whole
-    again = caresim("run", BASELINE, *SMALL, "--out", str(out), "--resume")
+    again = caresim("run", BASELINE, *SMALL, "--out", str(tmp_path), "--resume")
     assert again.returncode == 0 and "already complete" in again.stderr
 
 
@@ -59,7 +60,7 @@ def test_a_sigkill_at_any_moment_leaves_a_whole_result_or_none(tmp_path, uninter
     """SIGKILL at 0.5 s (importing), 2.5 s (mid-run) and 4 s (near or during the writing): afterwards the results
     folder is absent or whole and identical, no temporary file looks like a result, and --resume completes it."""
     out = tmp_path / "baseline"
-    proc = subprocess.Popen([sys.executable, "-m", "simulator", "run", BASELINE, *SMALL, "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", "run", BASELINE, *SMALL, "--out", str(tmp_path),
                              "--checkpoint-months", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
@@ -67,7 +68,12 @@ def test_a_sigkill_at_any_moment_leaves_a_whole_result_or_none(tmp_path, uninter
     if out.exists():
         xr.testing.assert_identical(xr.load_dataset(out / "results.nc"), uninterrupted)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("baseline") and p != out]
-    resumed = caresim("run", BASELINE, *SMALL, "--out", str(out), "--resume")
+    if out.exists() or checkpoint.path_for(out).exists():
+        resumed = caresim("run", BASELINE, *SMALL, "--out", str(tmp_path), "--resume")
+    else:  # killed before its first checkpoint: nothing to resume, which --resume says (exit 2); run it again
+        refused = caresim("run", BASELINE, *SMALL, "--out", str(tmp_path), "--resume")
+        assert refused.returncode == 2 and "nothing to resume" in refused.stderr, refused.stderr
+        resumed = caresim("run", BASELINE, *SMALL, "--out", str(tmp_path))
     assert resumed.returncode == 0, resumed.stderr
     xr.testing.assert_identical(xr.load_dataset(out / "results.nc"), uninterrupted)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline"]  # checkpoint and partial files gone
@@ -86,22 +92,98 @@ def test_a_checkpoint_save_cut_off_by_a_kill_leaves_no_file_behind(tmp_path):
     assert not stale.exists() and other.exists()
 
 
-def test_ctrl_c_says_where_the_checkpoint_is(tmp_path, monkeypatch, capsys):
-    out = tmp_path / "baseline"
+def _interrupt_at(monkeypatch, month: int, scenario: str | None = None) -> None:
+    """Ctrl-C (KeyboardInterrupt) before month ``month`` is stepped, in every scenario or only the one named."""
     real_step = simulator.CareModel.step
 
     def step(self):
-        if self.t == 14:
+        if self.t == month and scenario in (None, self.scenario.name):
             raise KeyboardInterrupt
         real_step(self)
 
     monkeypatch.setattr(simulator.CareModel, "step", step)
-    assert main(["run", BASELINE, *SMALL, "--out", str(out), "--checkpoint-months", "12"]) == 130
+
+
+def _resume_command(err: str) -> list[str]:
+    """The command an interrupt message gives, split as a shell would, without the leading ``caresim``."""
+    command = shlex.split(err.strip().splitlines()[-1].partition(", run: ")[2])
+    assert command[0] == "caresim", err
+    return command[1:]
+
+
+def test_ctrl_c_says_what_was_kept_and_the_exact_command_to_resume(tmp_path, monkeypatch, capsys, uninterrupted):
+    out = tmp_path / "my results"  # a space, so the command must be quoted to work
+    argv = ["run", BASELINE, *SMALL, "--out", str(out), "--checkpoint-months", "12"]
+    _interrupt_at(monkeypatch, 14)
+    assert main(argv) == 130
     err = capsys.readouterr().err
-    assert "--resume" in err and str(checkpoint.path_for(out)) in err and not out.exists()
-    # by default a small run reaches no checkpoint before two minutes have passed: it says so
-    assert main(["run", BASELINE, *SMALL, "--out", str(tmp_path / "other")]) == 130
-    assert "no checkpoint was reached yet" in capsys.readouterr().err
+    assert str(checkpoint.path_for(out / "baseline")) in err and not (out / "baseline").exists()
+    assert f"run: {shlex.join(['caresim', *argv, '--resume'])}" in err
+    monkeypatch.undo()
+    assert main(_resume_command(err)) == 0
+    assert "after month 12 of 36" in capsys.readouterr().err
+    xr.testing.assert_identical(xr.load_dataset(out / "baseline" / "results.nc"), uninterrupted)
+
+
+def test_ctrl_c_before_any_checkpoint_gives_the_command_to_start_again(tmp_path, monkeypatch, capsys):
+    # by default a small run reaches no checkpoint before two minutes have passed: nothing kept, and it says so
+    argv = ["run", BASELINE, *SMALL, "--out", str(tmp_path / "other")]
+    _interrupt_at(monkeypatch, 14)
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert "no checkpoint was reached yet" in err and "nothing was kept" in err
+    assert err.strip().endswith(f"run: {shlex.join(['caresim', *argv])}")  # no --resume: nothing to resume
+    assert not (tmp_path / "other").exists() or list((tmp_path / "other").iterdir()) == []
+
+
+def test_ctrl_c_in_the_second_of_two_scenarios_keeps_the_first_and_resumes_the_second(tmp_path, monkeypatch, capsys):
+    cut = str(ROOT / "scenarios" / "funding_cut.yaml")
+    argv = ["run", BASELINE, cut, *SMALL, "--years", "2", "--out", str(tmp_path), "--checkpoint-months", "12"]
+    _interrupt_at(monkeypatch, 14, "funding_cut")
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"kept: {tmp_path / 'baseline'}/, the checkpoint of funding_cut" in err
+    first = (tmp_path / "baseline" / "results.nc").stat().st_mtime_ns
+    monkeypatch.undo()
+    assert main(_resume_command(err)) == 0
+    err = capsys.readouterr().err
+    assert "baseline/ is already complete" in err and "resuming funding_cut from its checkpoint after month 12" in err
+    assert (tmp_path / "baseline" / "results.nc").stat().st_mtime_ns == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline", "funding_cut"]
+
+
+def test_resume_with_nothing_to_resume_says_so(tmp_path, capsys):
+    for extra in ([], ["--replicates", "2"]):
+        assert main(["run", BASELINE, *SMALL, "--out", str(tmp_path / "r"), "--resume", *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("caresim: error: ") and "nothing to resume" in err[0], err
+        assert "without --resume" in err[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_in_an_ensemble_keeps_its_finished_tasks_and_resumes(tmp_path, monkeypatch, capsys):
+    from simulator import ensemble
+
+    argv = ["run", BASELINE, *SMALL, "--years", "1", "--replicates", "2", "--out", str(tmp_path)]
+    real, calls = ensemble.run_task, []
+
+    def run_task(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ensemble, "run_task", run_task)
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"kept in {tmp_path / 'baseline'}/: 1 of 2 finished task(s)" in err
+    assert err.endswith(f"run: {shlex.join(['caresim', *argv, '--resume'])}")
+    monkeypatch.undo()
+    assert main(_resume_command(err)) == 0
+    assert (tmp_path / "baseline" / "ensemble.nc").is_file()
+    capsys.readouterr()
+    assert main(_resume_command(err)) == 0  # once more: complete, nothing rerun
+    assert "is already complete" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("min_seconds,saved_at", [(0.0, [12, 24]), (3600.0, [])])
@@ -139,16 +221,17 @@ def test_a_killed_ensemble_task_resumes_from_its_checkpoint(tmp_path):
     args = ["run", BASELINE, "--replicates", "2", *SMALL]
     whole = caresim(*args, "--out", str(tmp_path / "whole"))
     assert whole.returncode == 0, whole.stderr
-    out = tmp_path / "cut"
-    killed = caresim(*args, "--out", str(out), "--checkpoint-months", "12", env={checkpoint.FAULT_AT_ENV: "30"})
+    out = tmp_path / "cut" / "baseline"
+    killed = caresim(*args, "--out", str(out.parent), "--checkpoint-months", "12",
+                     env={checkpoint.FAULT_AT_ENV: "30"})
     assert killed.returncode == 17
     assert [p.name for p in (out / "tasks").iterdir()] == [".baseline__r0000__s0000__g0000.checkpoint"]
-    resumed = caresim(*args, "--out", str(out), "--resume")
+    resumed = caresim(*args, "--out", str(out.parent), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert sorted(p.name for p in (out / "tasks").iterdir()) == ["baseline__r0000__s0000__g0000.nc",
                                                                   "baseline__r0001__s0000__g0000.nc"]
-    xr.testing.assert_identical(xr.load_dataset(out / "ensemble.nc"), xr.load_dataset(tmp_path / "whole" /
-                                                                                       "ensemble.nc"))
+    xr.testing.assert_identical(xr.load_dataset(out / "ensemble.nc"),
+                                xr.load_dataset(tmp_path / "whole" / "baseline" / "ensemble.nc"))
 
 
 def test_checkpoint_months_must_not_be_negative(tmp_path, capsys):

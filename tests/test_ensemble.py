@@ -91,8 +91,8 @@ def test_resume_after_a_kill_finishes_without_redoing_tasks(tmp_path):
     is the uninterrupted run's. Finished task files are not rewritten (same inode and modification time)."""
     args = [str(ROOT / "scenarios" / "baseline.yaml"), "--years", "2", "--scale", "1000", "--replicates", "6",
             "--no-progress"]
-    out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "simulator", "run", *args, "--out", str(out)],
+    out = tmp_path / "killed" / "baseline"  # DIR/<name>: the one scenario's name
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", "run", *args, "--out", str(out.parent)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     tasks = out / ensemble.TASKS
     deadline = time.time() + 120
@@ -103,14 +103,14 @@ def test_resume_after_a_kill_finishes_without_redoing_tasks(tmp_path):
     finished = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in tasks.glob("*.nc")}
     assert 2 <= len(finished) < 6, "the kill came too late to test a resume"
     assert not (out / "ensemble.nc").exists()
-    assert main(["run", *args, "--out", str(out)]) == 2  # refused without --resume
-    assert main(["run", *args, "--out", str(out), "--resume"]) == 0
+    assert main(["run", *args, "--out", str(out.parent)]) == 2  # refused without --resume
+    assert main(["run", *args, "--out", str(out.parent), "--resume"]) == 0
     for name, stamp in finished.items():
         p = tasks / name
         assert (p.stat().st_ino, p.stat().st_mtime_ns) == stamp, f"{name} was redone"
     assert main(["run", *args, "--out", str(tmp_path / "whole")]) == 0
     a = xr.load_dataset(out / "ensemble.nc")
-    b = xr.load_dataset(tmp_path / "whole" / "ensemble.nc")
+    b = xr.load_dataset(tmp_path / "whole" / "baseline" / "ensemble.nc")
     assert ensemble.identical(a, b)
     assert not list(tasks.glob("*.partial"))  # nothing half-written left behind
 
@@ -149,8 +149,10 @@ def test_cli_ensemble_writes_one_file_with_progress_off(tmp_path):
     args = [str(ROOT / "scenarios" / "baseline.yaml"), "--years", "1", "--scale", "2000", "--replicates", "2",
             "--no-progress", "--out", str(tmp_path / "e")]
     assert main(["run", *args, "--no-figure"]) == 0
-    assert sorted(p.name for p in (tmp_path / "e").iterdir()) == ["ensemble.nc", "manifest.json", "tasks"]
-    assert os.path.getsize(tmp_path / "e" / "ensemble.nc") > 0
+    assert sorted(p.name for p in (tmp_path / "e").iterdir()) == ["baseline"]  # DIR/<name>
+    assert sorted(p.name for p in (tmp_path / "e" / "baseline").iterdir()) == [".caresim", "ensemble.nc",
+                                                                               "manifest.json", "tasks"]
+    assert os.path.getsize(tmp_path / "e" / "baseline" / "ensemble.nc") > 0
 
 
 def test_an_existing_scheduler_by_address(pair, serial, tmp_path):
