@@ -12,6 +12,7 @@ import copy
 import datetime
 import difflib
 import re
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -527,6 +528,20 @@ class Scenario(_Strict):
     councils: dict[str, dict[str, dict[str, Any]]] = {}
     timeline: list[Event] = []
     sweep: Sweep | None = None
+    #: parameters (dotted paths) this scenario knowingly takes outside their documented range: no warning for them
+    outside_documented_range: list[str] = []
+
+    @field_validator("outside_documented_range")
+    @classmethod
+    def _ranged(cls, paths: list[str]) -> list[str]:
+        known = documented_ranges() if paths else {}
+        for path in paths:
+            if path not in known:
+                near = difflib.get_close_matches(path, list(known), n=1, cutoff=0.6)
+                raise ValueError(f"{path} is not a parameter with a documented range"
+                                 + (f"; did you mean {near[0]}?" if near else
+                                    " (simulator/data/parameters.yaml gives each one's range)"))
+        return paths
 
     @model_validator(mode="after")
     def _local_overrides(self) -> "Scenario":
@@ -826,6 +841,87 @@ def validate(tree: dict, source: str, files: list | None = None) -> Scenario:
         raise ScenarioError(f"{where or source}: {message}{more}") from None
 
 
+def documented_ranges() -> dict[str, tuple[float, float]]:
+    """Each numeric parameter's documented range (``range:`` in ``simulator/data/parameters.yaml``, widened to
+    hold a calibrated value), by dotted path: the values the defaults' sources support."""
+    out: dict[str, tuple[float, float]] = {}
+
+    def walk(node: dict, at: str) -> None:
+        if "value" in node and "source" in node:
+            if "range" in node:
+                out[at] = (float(node["range"][0]), float(node["range"][1]))
+            return
+        for key, child in node.items():
+            if isinstance(child, dict):
+                walk(child, f"{at}.{key}" if at else key)
+
+    walk(data.parameter_file(), "")
+    return out
+
+
+def _number(x: float) -> str:
+    """A value in a message: whole thousands with separators, others to 6 significant figures."""
+    return f"{x:,.0f}" if abs(x) >= 1e5 else f"{x:.6g}"
+
+
+def _outside(value: Any, bounds: tuple[float, float]) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and not bounds[0] <= value <= bounds[1]
+
+
+def _leaves(tree: dict, at: tuple = ()) -> list[tuple[tuple, Any]]:
+    """(path of keys, value) of every leaf under ``tree``."""
+    out = []
+    for key, value in tree.items():
+        out += _leaves(value, (*at, key)) if isinstance(value, dict) else [((*at, key), value)]
+    return out
+
+
+def warnings_of(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """(where, problem) of everything in ``scenario`` that runs but is probably not what was meant: values outside
+    a parameter's documented range, set directly, for one council or by a timeline event (where a set or scale
+    leaves it, the end of a ramp), and events dated after the run's end."""
+    from .timeline import schedule, step_of  # the timeline module builds on this one
+
+    ranges = documented_ranges()
+    found: list[tuple[tuple, str]] = []
+
+    def check(loc: tuple, path: str, value: Any, scaled: bool = False) -> None:
+        if path in ranges and path not in scenario.outside_documented_range and _outside(value, ranges[path]):
+            low, high = ranges[path]
+            what = f"scales it to {_number(value)}, outside" if scaled else f"{_number(value)} is outside"
+            found.append((loc, f"{what} the documented range {_number(low)} to {_number(high)} (if meant, add it "
+                               "to outside_documented_range)"))
+
+    tree = scenario.model_dump()
+    for path, bounds in ranges.items():
+        group, _, key = path.partition(".")
+        check((group, key), path, tree.get(group, {}).get(key))
+    for code, groups in scenario.councils.items():
+        for keys, value in _leaves(groups):
+            check(("councils", code, *keys), ".".join(keys), value)
+    seen = set()
+    for i, scopes in schedule(scenario).targets.items():
+        for targets in scopes.values():
+            for path, (how, value) in targets.items():
+                if (i, path) not in seen and how in ("set", "scale"):
+                    seen.add((i, path))
+                    check(("timeline", i, how, path), path, value, scaled=how == "scale")
+    for i, event in enumerate(scenario.timeline):
+        if step_of(event.at, scenario) >= scenario.run.months:
+            y, m = start_year_month(scenario.run)
+            last = f"{y + (m - 2 + scenario.run.months) // 12}-{(m - 2 + scenario.run.months) % 12 + 1:02d}"
+            found.append((("timeline", i, "at"), f"{event.at} is after the run ends ({last}); the event never "
+                                                 "happens"))
+    return found
+
+
+def _warn(scenario: Scenario, files: list) -> None:
+    """Each of ``warnings_of(scenario)`` as a :class:`ScenarioWarning`, one line naming the file and line."""
+    for loc, problem in warnings_of(scenario):
+        where = _where(loc, files) or scenario.source_file or "<scenario>"
+        warnings.warn(f"{where}: {'.'.join(map(str, loc))}: {problem}", ScenarioWarning, stacklevel=3)
+
+
 def load_scenario(path: str | Path, **updates: Any) -> Scenario:
     """Load, merge (defaults <- extends chain <- file) and validate the scenario at ``path``: a bare name
     (``"baseline"``: no ``.yaml``, no ``/``) is a shipped scenario (``caresim scenarios`` lists them), anything
@@ -845,6 +941,7 @@ def load_scenario(path: str | Path, **updates: Any) -> Scenario:
     tree = deep_merge(data.default_parameters(), tree)
     tree["source_file"] = str(path)
     scenario = validate(tree, str(path), files)
+    _warn(scenario, files)
     if updates:
         scenario = scenario.with_updates({k.replace("__", "."): v for k, v in updates.items()})
     return scenario
