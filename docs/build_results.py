@@ -1,4 +1,4 @@
-"""Regenerate the tables of model results in docs/ from runs of the reference scenarios.
+"""Regenerate the tables of model results in docs/, and the README's figure, from runs of the reference scenarios.
 
     python docs/build_results.py                 # run the scenarios (about 10 minutes on 2 cores), rewrite the tables
     python docs/build_results.py --check         # fast, no runs: exit 1 if a table's fingerprint or shape is stale
@@ -12,7 +12,8 @@ fingerprint of the regression references it was made with (the first 12 hex digi
     | ... the table ... |
     <!-- end generated:scenario-differences -->
 
-Only the text between the comments is rewritten; the prose around it is hand-written. A change that moves
+Only the text between the comments is rewritten; the prose around it is hand-written. The README's figure
+(``docs/figures/costs_by_funder.png``) carries the same comment in its PNG metadata ("Comment"). A change that moves
 the model's results moves the references (``caresim regress --update``), so the fingerprint no longer
 matches and ``tests/test_docs.py`` fails until this script is rerun.
 """
@@ -98,20 +99,28 @@ MARKER = re.compile(r"<!-- generated:(?P<name>[\w-]+) by `(?P<command>[^`]+)`; r
                     r"(?P<rest>[^>]*)-->\n(?P<body>.*?)<!-- end generated:(?P=name) -->", re.S)
 
 
+CHECK_SCALE, CHECK_REPLICATES = 25, 2  # the base-year check as the tests assert it (the fit's scale)
+CHECK_COLUMNS = ("target", "model", "published", "error", "tolerance", "within tolerance")
+
+
 @dataclass(frozen=True)
 class Block:
-    """A generated table: the page it is on, its name, and the number of table rows it must have."""
+    """A generated table: the page it is on, its name, the number of table rows it must have (None: any, at
+    least one) and of columns."""
 
     page: str
     name: str
-    rows: int
+    rows: int | None
     columns: int
 
 
 BLOCKS = (
     Block("docs/scenarios.md", "scenario-differences", len(PAIRS), 2 + len(COLUMNS)),
     Block("docs/model.md", "baseline-trajectory", len(BASELINE_ROWS), 2 + len(BASELINE_AFTER) + 1),
+    Block("docs/model.md", "base-year-check", None, len(CHECK_COLUMNS)),
 )
+#: figures of model results: (file, name). Each carries its opening comment in the PNG's "Comment" text chunk.
+FIGURES = (("docs/figures/costs_by_funder.png", "costs-by-funder"),)
 
 
 def fingerprint(path: Path = REFERENCES) -> str:
@@ -145,10 +154,41 @@ def check(root: Path = ROOT) -> list[str]:
         if b["fingerprint"] != current:
             problems.append(f"{where}: made with references {b['fingerprint']}, now {current}; run {COMMAND}")
         rows, cells = table_shape(b["body"])
-        if rows != block.rows or cells != {block.columns}:
-            problems.append(f"{where}: expected a table of {block.rows} rows and {block.columns} columns, "
+        if (rows != block.rows if block.rows is not None else rows < 1) or cells != {block.columns}:
+            problems.append(f"{where}: expected a table of {block.rows or 'some'} rows and {block.columns} columns, "
                             f"found {rows} rows and {sorted(cells)} columns")
+    for page, name in FIGURES:
+        found = figure_comment(root / page)
+        if found is None or found["name"] != name:
+            problems.append(f"{page}: no generated:{name} comment in its metadata; run {COMMAND}")
+        elif found["fingerprint"] != current:
+            problems.append(f"{page}: generated:{name}: made with references {found['fingerprint']}, now {current}; "
+                            f"run {COMMAND}")
     return problems
+
+
+def figure_comment(path: Path) -> dict | None:
+    """The generated-figure comment in a PNG's metadata (name, command, fingerprint), or None."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        text = image.info.get("Comment", "")
+    m = re.match(r"generated:(?P<name>[\w-]+) by `(?P<command>[^`]+)`; references (?P<fingerprint>[0-9a-f]{12})", text)
+    return m.groupdict() if m else None
+
+
+def write_figure(path: Path, name: str) -> None:
+    """The README's figure, made as its example says (the baseline, one replicate), with the comment."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import simulator
+
+    ds = simulator.run(simulator.load_scenario(SCENARIOS / "baseline.yaml"))
+    fig = ds.care.plot.costs()
+    comment = (f"generated:{name} by `{COMMAND}`; references {fingerprint()}; the baseline at its shipped settings "
+               "(20 years, scale 100), replicate 0: ds.care.plot.costs()")
+    fig.savefig(path, dpi=110, metadata={"Comment": comment})
 
 
 def replace_block(text: str, name: str, opening: str, body: str) -> str:
@@ -249,6 +289,33 @@ def baseline_table(runs: dict, replicates: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _number(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3f}"
+
+
+def check_table() -> str:
+    """The base-year check (``caresim check --replicates 2 --scale 25``): every target, the model's mean over
+    the replicates, the published figure, the error and its tolerance, and whether it is within (or a known
+    gap); then the count."""
+    import simulator
+    from simulator import check as base_year
+
+    scenario = simulator.load_scenario(SCENARIOS / "baseline.yaml").with_updates({"run.scale": CHECK_SCALE})
+    table = base_year.check(scenario, replicates=CHECK_REPLICATES)
+    lines = ["| " + " | ".join(CHECK_COLUMNS) + " |", "|---|---:|---:|---:|---:|---|"]
+    for name, r in table.iterrows():
+        relative = r["error_kind"] == "relative"
+        error = f"{100 * r['error']:+.1f}%" if relative else f"{r['error']:+.3f}"
+        tolerance = f"{100 * r['tolerance']:.3g}%" if relative else f"{r['tolerance']:.3g}"
+        ok = "yes" if r["within"] else ("no: known gap" if r["gap"] else "**no**")
+        lines.append(f"| {name} | {_number(r['model'])} | {_number(r['published'])} | {error} | {tolerance} | {ok} |")
+    counted = table[table["gap"] == ""]
+    lines += ["", f"{int(counted['within'].sum())} of {len(counted)} targets within tolerance; "
+              f"{int((table['gap'] != '').sum())} known gaps, shown but not counted (the reason for each is in "
+              "`simulator/data/base_year_targets.yaml`)."]
+    return "\n".join(lines) + "\n"
+
+
 def build(replicates: int, workers: int) -> float:
     """Run everything, rewrite the pages' blocks; the wall time in seconds."""
     start = time.monotonic()
@@ -260,12 +327,18 @@ def build(replicates: int, workers: int) -> float:
                 f"{minutes:.0f} minutes on {workers} workers")
     print(f"{len(runs)} runs: {cpu / 60:.1f} CPU minutes, {minutes:.1f} minutes on {workers} workers", file=sys.stderr)
     bodies = {"scenario-differences": scenario_table(runs, replicates),
-              "baseline-trajectory": baseline_table(runs, replicates)}
+              "baseline-trajectory": baseline_table(runs, replicates), "base-year-check": check_table()}
+    openings = {"base-year-check": f"the baseline's first year at scale {CHECK_SCALE}, {CHECK_REPLICATES} replicates, "
+                                   f"as caresim check --replicates {CHECK_REPLICATES} --scale {CHECK_SCALE}"}
     for block in BLOCKS:
         path = ROOT / block.page
-        text = replace_block(path.read_text(encoding="utf-8"), block.name, settings, bodies[block.name])
+        text = replace_block(path.read_text(encoding="utf-8"), block.name, openings.get(block.name, settings),
+                             bodies[block.name])
         path.write_text(text, encoding="utf-8")
         print(f"wrote {block.page} (generated:{block.name})", file=sys.stderr)
+    for page, name in FIGURES:
+        write_figure(ROOT / page, name)
+        print(f"wrote {page} (generated:{name})", file=sys.stderr)
     return time.monotonic() - start
 
 

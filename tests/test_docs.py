@@ -124,6 +124,11 @@ def test_generated_tables_carry_the_current_references_fingerprint():
                 f"{rel(page)}: generated:{block['name']} was made with references {block['fingerprint']}, now "
                 f"{current}; run {block['command']}")
     assert {(b.page, b.name) for b in builder.BLOCKS} <= found
+    for figure, name in builder.FIGURES:
+        comment = builder.figure_comment(ROOT / figure)
+        assert comment is not None and comment["name"] == name, f"{figure}: not made by {builder.COMMAND}"
+        assert comment["fingerprint"] == current, f"{figure}: made with references {comment['fingerprint']}, now " \
+                                                  f"{current}; run {builder.COMMAND}"
 
 
 def test_check_passes_on_the_shipped_pages():
@@ -134,7 +139,8 @@ def test_check_passes_on_the_shipped_pages():
 
 def copy_tree(tmp_path: Path) -> Path:
     """The pages and references the check reads, copied into a throwaway root."""
-    for name in [b.page for b in builder.BLOCKS] + [str(builder.REFERENCES.relative_to(ROOT))]:
+    for name in [b.page for b in builder.BLOCKS] + [f for f, _ in builder.FIGURES] + \
+            [str(builder.REFERENCES.relative_to(ROOT))]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
@@ -145,8 +151,24 @@ def test_check_fails_when_the_references_move(tmp_path):
     references = root / builder.REFERENCES.relative_to(ROOT)
     references.write_text(references.read_text(encoding="utf-8") + "# moved\n", encoding="utf-8")
     problems = builder.check(root)
-    assert len(problems) == len(builder.BLOCKS)
+    assert len(problems) == len(builder.BLOCKS) + len(builder.FIGURES)
     assert all("made with references" in p and "python docs/build_results.py" in p for p in problems)
+
+
+def test_check_fails_on_a_figure_not_made_by_the_script(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    root = copy_tree(tmp_path)
+    figure, name = builder.FIGURES[0]
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    fig.savefig(root / figure)
+    plt.close(fig)
+    problems = builder.check(root)
+    assert len(problems) == 1 and figure in problems[0] and f"generated:{name}" in problems[0]
 
 
 def test_check_fails_on_a_table_with_a_row_missing(tmp_path):
