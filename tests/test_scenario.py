@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,10 @@ import yaml
 
 import simulator
 from simulator import data
-from simulator.scenario import MAX_EXTENDS_DEPTH, ScenarioError, deep_merge, load_scenario
+from simulator.scenario import (MAX_EXTENDS_DEPTH, ScenarioError, ScenarioWarning, deep_merge, documented_ranges,
+                                load_scenario)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def write(path: Path, text: str) -> Path:
@@ -322,3 +326,157 @@ def test_scenario_is_frozen():
     with pytest.raises(Exception):
         sc.run.years = 3  # type: ignore[misc]
     assert sc.run.years == 20
+
+
+# ----------------------------------------------------------------------------------------------
+# shipped scenarios by name; extends from anywhere
+
+
+def _without_source(sc: simulator.Scenario) -> dict:
+    return {k: v for k, v in sc.model_dump().items() if k != "source_file"}
+
+
+def test_a_bare_name_loads_the_shipped_scenario_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    by_name = load_scenario("funding_cut")
+    assert by_name.source_file == str(ROOT / "scenarios" / "funding_cut.yaml")
+    assert _without_source(by_name) == _without_source(load_scenario(ROOT / "scenarios" / "funding_cut.yaml"))
+    assert by_name.timeline  # its own extends: baseline.yaml (a relative path) still resolves
+
+
+def test_an_unknown_bare_name_lists_the_shipped_ones_with_the_nearest(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "baseline", "run: {years: 2}\n")  # a file of that name is not what a bare name means
+    with pytest.raises(ScenarioError, match=r"^basline: no shipped scenario of that name; did you mean baseline\?"):
+        load_scenario("basline")
+    assert load_scenario("baseline").run.years == 20
+
+
+def test_a_user_scenario_extends_the_shipped_baseline_by_name(tmp_path):
+    mine = write(tmp_path / "mine.yaml", "extends: baseline\nname: mine\nfinance: {central_grant_multiplier: 0.9}\n")
+    sc, base = load_scenario(mine), load_scenario("baseline")
+    assert sc.finance.central_grant_multiplier == 0.9 and sc.name == "mine"
+    assert sc.run == base.run and sc.council == base.council  # the rest is the baseline's
+    with pytest.raises(ScenarioError, match=r"mine2\.yaml: extends: baselin: no shipped scenario.*did you mean baseline"):
+        load_scenario(write(tmp_path / "mine2.yaml", "extends: baselin\n"))
+
+
+def test_extends_reaches_a_file_in_another_project_by_relative_path(tmp_path):
+    """A scenario in one project (its own setup.cfg and .git) extends a file in another folder: no boundary
+    between a user and their own files."""
+    here, there = tmp_path / "project", tmp_path / "elsewhere" / "shared"
+    here.mkdir()
+    there.mkdir(parents=True)
+    (here / ".git").mkdir()
+    write(here / "setup.cfg", "")
+    write(there / "parent.yaml", "run: {years: 3}\ncouncil: {eligibility_threshold: 2}\n")
+    child = write(here / "child.yaml", "extends: ../elsewhere/shared/parent.yaml\nrun: {seed: 7}\n")
+    sc = load_scenario(child)
+    assert (sc.run.years, sc.run.seed, sc.council.eligibility_threshold) == (3, 7, 2)
+    absolute = write(here / "abs.yaml", f"extends: {there / 'parent.yaml'}\n")
+    assert load_scenario(absolute).council.eligibility_threshold == 2
+
+
+def test_extends_resolves_from_the_naming_file_whatever_the_working_folder(tmp_path, monkeypatch):
+    """The same chain (b/child -> ../a/parent -> grand in a/, -> shipped baseline by name) from three working
+    folders: the chain's folder, the child's folder and an unrelated one; the scenario path given relative to each."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "c").mkdir()
+    write(tmp_path / "a" / "grand.yaml", "extends: baseline\nrun: {years: 4}\n")
+    write(tmp_path / "a" / "parent.yaml", "extends: grand.yaml\ncouncil: {eligibility_threshold: 2}\n")
+    write(tmp_path / "b" / "child.yaml", "extends: ../a/parent.yaml\nrun: {seed: 5}\n")
+    loaded = []
+    for cwd, given in ((tmp_path, "b/child.yaml"), (tmp_path / "b", "child.yaml"), (tmp_path / "c", "../b/child.yaml")):
+        monkeypatch.chdir(cwd)
+        sc = load_scenario(given)
+        assert (sc.run.years, sc.run.seed, sc.council.eligibility_threshold) == (4, 5, 2), cwd
+        loaded.append(_without_source(sc))
+    assert loaded[0] == loaded[1] == loaded[2]
+
+
+def test_a_missing_parent_is_named_with_the_file_that_extends_it(tmp_path):
+    child = write(tmp_path / "kid.yaml", "extends: sub/ghost.yaml\n")
+    message = load_error(child)
+    assert message.startswith(f"{child.resolve()}: extends: 'sub/ghost.yaml': no such file"), message
+
+
+# ----------------------------------------------------------------------------------------------
+# months in words
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("2019-13", "2019-13: month must be 01-12"),
+    ("2019-00", "2019-00: month must be 01-12"),
+    ("2019-4", "2019-4: the month must have two digits (2019-04)"),
+    ("19-04", "19-04: the year must have four digits (YYYY-MM)"),
+    ("2019-04-01", "2019-04-01: a day is given; expected a month as YYYY-MM (2019-04)"),
+    ("'2019-04-01'", "2019-04-01: a day is given; expected a month as YYYY-MM (2019-04)"),
+    ("April 2019", "April 2019: expected a month as YYYY-MM, e.g. 2020-04"),
+    ("201904", "201904: expected a month as YYYY-MM, e.g. \"2020-04\""),
+])
+def test_a_bad_start_month_is_explained_in_words(tmp_path, given, expected):
+    path = write(tmp_path / "m.yaml", f"name: m\nrun:\n  start: {given}\n")
+    assert load_error(path) == f"{path}:3: run.start: {expected}"
+
+
+# ----------------------------------------------------------------------------------------------
+# warnings: values outside their documented range
+
+
+def warnings_of_loading(path: Path, **updates) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_scenario(path, **updates)
+    assert all(issubclass(w.category, ScenarioWarning) for w in caught), [str(w.message) for w in caught]
+    return [str(w.message) for w in caught]
+
+
+def test_a_value_outside_its_documented_range_warns_with_file_and_line(tmp_path):
+    path = write(tmp_path / "cut.yaml", "name: cut\nfinance:\n  central_grant_multiplier: 0.28\n")
+    assert warnings_of_loading(path) == [
+        f"{path}:3: finance.central_grant_multiplier: 0.28 is outside the documented range 0.6 to 1.2 "
+        "(if meant, add it to outside_documented_range)"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScenarioWarning)  # what caresim --strict does
+        with pytest.raises(ScenarioWarning, match="central_grant_multiplier"):
+            load_scenario(path)
+
+
+def test_a_council_value_outside_its_range_warns_at_its_line(tmp_path):
+    text = ("geography: {councils: [E10000020, E08000037]}\ncouncils:\n  E08000037:\n    workforce:\n"
+            "      pay_ratio: 2.5\n")
+    path = write(tmp_path / "pay.yaml", text)
+    assert warnings_of_loading(path) == [
+        f"{path}:5: councils.E08000037.workforce.pay_ratio: 2.5 is outside the documented range 0.8 to 1.2 "
+        "(if meant, add it to outside_documented_range)"]
+
+
+def test_values_within_range_the_shipped_baseline_and_updates_do_not_warn(tmp_path):
+    inside = write(tmp_path / "inside.yaml", "finance: {central_grant_multiplier: 0.6}\ncouncil: {eligibility_threshold: 4}\n")
+    assert warnings_of_loading(inside) == []
+    assert warnings_of_loading(ROOT / "scenarios" / "baseline.yaml") == []
+    # updates (the command line's --years, --scale, a sweep) change a copy: no warning about them
+    assert warnings_of_loading(inside, finance__central_grant_multiplier=0.2) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScenarioWarning)
+        assert load_scenario(inside).with_updates({"finance.central_grant_multiplier": 0.2}).finance.central_grant_multiplier == 0.2
+
+
+def test_outside_documented_range_silences_the_parameters_it_lists(tmp_path):
+    path = write(tmp_path / "meant.yaml", "finance: {central_grant_multiplier: 0.28, package_cut_share: 0.5}\n"
+                 "outside_documented_range: [finance.central_grant_multiplier]\n")
+    (only,) = warnings_of_loading(path)
+    assert "finance.package_cut_share: 0.5 is outside" in only
+    bad = write(tmp_path / "typo.yaml", "outside_documented_range: [finance.central_grant_multiplyer]\n")
+    assert load_error(bad).startswith(f"{bad}:1: outside_documented_range: finance.central_grant_multiplyer is not a "
+                                      "parameter with a documented range; did you mean finance.central_grant_multiplier?")
+
+
+def test_documented_ranges_are_the_parameter_files():
+    ranges = documented_ranges()
+    assert ranges["finance.central_grant_multiplier"] == (0.6, 1.2)
+    defaults = simulator.default_scenario().model_dump()
+    for path, (low, high) in ranges.items():
+        group, key = path.split(".")
+        assert low <= defaults[group][key] <= high, path  # the defaults themselves never warn
