@@ -19,8 +19,9 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "data
 SYSTEM_PATHS = ("/tmp", "/dev/", "/etc/", "/usr/", "/proc/")
 #: folders a page may name that a run creates (outputs), not files shipped in the repository
 OUTPUT_PREFIXES = ("results/",)
-#: the team's private folder and its machine paths, which no file in the project may name
-PRIVATE = re.compile(r"\.\./shared\b|/work/shared|/work/main")
+#: the team's private folder, its reference folder (now data/raw/) and its machine paths, which no file in the
+#: project may name
+PRIVATE = re.compile(r"\.\./shared\b|/work/shared|/work/main|(?<![\w./-])reference/")
 
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 TICK = re.compile(r"`([^`\n]+)`")
@@ -88,7 +89,7 @@ def test_the_link_checker_finds_what_it_should():
     text = ("[ok](scenarios.md) `docs/model.md` `simulator/data/build.py` `actors/council.py` `results/x/y.csv` "
             "`/tmp/x` `../..` [web](https://example.org) [anchor](#top)")
     assert bad_targets(page, text) == []
-    for broken in ("[x](nowhere.md)", "`../shared/DESIGN.md`", "`/work/shared/DESIGN.md`", "`/home/me/x.yaml`",
+    for broken in ("[x](nowhere.md)", "`../shared/DESIGN.md`", "`reference/england_figures.yaml`", "`/work/shared/DESIGN.md`", "`/home/me/x.yaml`",
                    "`docs/nowhere.md`", "`../../outside.md`", "![figure](figures/none.png)"):
         assert bad_targets(page, broken), broken
 
