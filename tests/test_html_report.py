@@ -13,12 +13,15 @@ import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 from PIL import Image
 
 from simulator import html_report
 from simulator.cli import main
+from simulator.summary import annual_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,18 +56,19 @@ def report(tmp_path_factory):
     small = ["--years", "2", "--scale", "2000", "--no-progress", "--no-figure"]
     assert main(["run", *scenarios, *small, "--out", str(tmp / "runs")]) == 0
     assert main(["run", *scenarios[:2], *small, "--replicates", "3", "--out", str(tmp / "ens")]) == 0
+    (ens,) = {p.parent for p in (tmp / "ens").rglob("ensemble.nc")}
     out = tmp / "report"
     assert main(["report", str(tmp / "runs" / "baseline"), str(tmp / "runs" / "funding_cut"),
-                 str(tmp / "runs" / "single_pot"), str(tmp / "ens"), "--out", str(out)]) == 0
+                 str(tmp / "runs" / "single_pot"), str(ens), "--out", str(out)]) == 0
     page = Page()
     page.feed((out / "report.html").read_text(encoding="utf-8"))
-    return out, page
+    return out, page, ens
 
 
 def test_every_figure_is_embedded_and_decodes(report):
-    _out, page = report
-    # comparison (1) + 3 runs x 7 figures + 2 ensemble scenarios x (7 figures + 3 fan charts)
-    assert len(page.images) == 1 + 3 * len(html_report.FIGURES) + 2 * (len(html_report.FIGURES) + 3)
+    _out, page, _ens = report
+    # comparisons (runs, ensemble) + 3 runs x 7 figures + 2 ensemble scenarios x (7 figures + 3 fan charts)
+    assert len(page.images) == 2 + 3 * len(html_report.FIGURES) + 2 * (len(html_report.FIGURES) + 3)
     for alt, src in page.images:
         assert src.startswith("data:image/png;base64,"), alt
         img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
@@ -73,25 +77,47 @@ def test_every_figure_is_embedded_and_decodes(report):
 
 
 def test_the_page_is_self_contained_with_tables_scenario_and_provenance(report):
-    out, page = report
+    out, page, _ens = report
     assert page.outside == []  # opens offline
     text = " ".join(page.text)
     for needle in ("Headline indicators", "Scenarios against baseline", "The scenario as run", "Provenance",
                    "20190401", "caresim", "GBP at 2019/20 prices", "finance.central_grant_multiplier", "ASC-FR"):
         assert needle in text, needle
-    assert len(set(page.ids)) == len(page.ids) == 6  # the comparison, a section per run and ensemble scenario
+    # the two comparisons (runs, ensemble), a section per run and ensemble scenario
+    assert len(set(page.ids)) == len(page.ids) == 7
     assert page.tables >= 5 * 3 + 2
 
 
 def test_tables_are_written_as_csv(report):
-    out, _page = report
+    out, _page, _ens = report
     names = sorted(p.name for p in out.iterdir())
-    assert "report.html" in names and "comparison.csv" in names
+    assert {"report.html", "comparison.csv", "comparison_ensemble.csv"} <= set(names)
     assert {"summary_baseline.csv", "summary_funding_cut.csv", "summary_single_pot.csv"} <= set(names)
     summary = pd.read_csv(out / "summary_baseline.csv", index_col=0)
     assert "Council spend, total (GBP m)" in summary.index and list(summary.columns) == ["2019/20", "2020/21"]
     comparison = pd.read_csv(out / "comparison.csv")
     assert set(comparison["scenario"]) == {"funding_cut", "single_pot"}
+
+
+def test_an_ensemble_is_compared_by_paired_differences_with_bands(report):
+    """The ensemble's scenarios against its first: median paired difference, the bands or 'too few replicates'
+    (3 replicates), what the bands mean; its headline tables are medians of the replicates, and say so."""
+    out, page, ens = report
+    text = " ".join(page.text)
+    for needle in ("Scenarios against baseline: paired differences over 3 replicates", "difference (median)",
+                   "80% band", "95% band", "too few replicates", "not parameter uncertainty",
+                   "that comes from sweeps (docs/ensembles.md)", "Headline indicators (median of replicates)",
+                   "the median of the replicates' values"):
+        assert needle in text, needle
+    table = pd.read_csv(out / "comparison_ensemble.csv")
+    assert set(table["scenario"]) == {"funding_cut"} and (table["replicates"] == 3).all()
+    assert table[["lower_80", "upper_95"]].isna().all().all() and table["note"].str.contains("too few").all()
+    # the ensemble baseline's summary: the median of its replicates' summaries, cell by cell
+    ds = xr.load_dataset(ens / "ensemble.nc", engine="h5netcdf")
+    spend = [annual_summary(ds.sel(scenario="baseline", replicate=r)).at["Council spend, total (GBP m)", "2020/21"]
+             for r in ds.replicate.values]
+    summary = pd.read_csv(out / f"summary_baseline_ensemble_in_{html_report._anchor(ens.name)}.csv", index_col=0)
+    assert summary.at["Council spend, total (GBP m)", "2020/21"] == pytest.approx(np.median(spend), rel=1e-5)
 
 
 def test_report_of_a_folder_without_results_is_one_line(tmp_path, capsys):
@@ -106,7 +132,7 @@ def test_report_of_a_folder_without_results_is_one_line(tmp_path, capsys):
 def test_headless_browser_renders_every_figure(report, tmp_path):
     """Where a browser is installed: headless Chromium loads the page offline, and in the DOM it builds every
     image has decoded (naturalWidth > 0), counted by a script in the page."""
-    out, page = report
+    out, page, _ens = report
     browser = next(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b))
     probe = tmp_path / "probe.html"
     text = (out / "report.html").read_text(encoding="utf-8")
