@@ -15,7 +15,9 @@ import yaml
 import simulator
 from simulator import cli, timeline
 from simulator.population import TELECARE
-from simulator.scenario import ScenarioError, load_scenario
+import warnings
+
+from simulator.scenario import ScenarioError, ScenarioWarning, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 NORFOLK, HACKNEY, GATESHEAD = "E10000020", "E09000012", "E08000037"
@@ -374,6 +376,26 @@ ERRORS = {
                            "council.reablement_first", "timeline.0.scale.council.reablement_first: scales numbers only"),
     "scale_a_list": ("timeline:\n  - at: 2020-04\n    scale:\n      finance.overspend_responses: 2\n",
                      "overspend_responses", "timeline.0.scale.finance.overspend_responses: scales numbers only"),
+    "month_out_of_range": ("timeline:\n  - at: 2020-13\n    set: {council.eligibility_threshold: 2}\n", "2020-13",
+                           "timeline.0.at: 2020-13: month must be 01-12"),
+    "month_one_digit": ("timeline:\n  - at: 2020-4\n    set: {council.eligibility_threshold: 2}\n", "2020-4",
+                        "timeline.0.at: 2020-4: the month must have two digits (2020-04)"),
+    "month_two_digit_year": ("timeline:\n  - at: 20-04\n    set: {council.eligibility_threshold: 2}\n", "20-04",
+                             "timeline.0.at: 20-04: the year must have four digits (YYYY-MM)"),
+    "month_with_a_day": ("timeline:\n  - at: 2020-04-01\n    set: {council.eligibility_threshold: 2}\n",
+                         "2020-04-01", "timeline.0.at: 2020-04-01: a day is given; expected a month as YYYY-MM (2020-04)"),
+    # a ramp's bad target is blamed on the ramp, at its key, though another event finishes first (on the way the
+    # ramp's value passes 10 by 2020-06)
+    "ramp_target_out_of_range": ("timeline:\n  - at: 2020-04\n    over: 12 months\n    set:\n"
+                                 "      finance.central_grant_multiplier: 200\n  - at: 2020-06\n"
+                                 "    set: {council.eligibility_threshold: 2}\n", "multiplier: 200",
+                                 "timeline.0.set.finance.central_grant_multiplier: input should be less than or equal "
+                                 "to 10 (got 200)"),
+    "yearly_ramp_target_out_of_range": ("timeline:\n  - at: 2020-06\n    set: {council.eligibility_threshold: 2}\n"
+                                        "  - at: 2020-04\n    over: 2 years\n    by: year\n    scale:\n"
+                                        "      finance.central_grant_multiplier: 50\n", "multiplier: 50",
+                                        "timeline.1.scale.finance.central_grant_multiplier: input should be less than "
+                                        "or equal to 10 (got 50.0)"),
     # whole-event problems name the event (timeline.0), at the line where the event starts
     "over_with_switch": ("timeline:\n  - at: 2020-04\n    over: 2 months\n    switch: {reablement_first: off}\n",
                          "at: 2020-04", "timeline.0: a switch takes effect at once"),
@@ -405,9 +427,10 @@ def test_event_in_the_last_month_of_the_run_is_valid(tmp_path):
 
 def test_event_after_the_run_is_kept_and_never_happens(tmp_path):
     """A shorter run of a scenario (--years) keeps its later events: they load and change nothing in the run."""
-    sc = load_scenario(write(tmp_path / "late.yaml", HEAD + "timeline:\n  - at: 2030-04\n"
-                             "    set: {council.eligibility_threshold: 4}\n")).with_updates({"run.years": 1,
-                                                                                           "run.scale": 1000})
+    with pytest.warns(ScenarioWarning, match="is after the run ends"):
+        sc = load_scenario(write(tmp_path / "late.yaml", HEAD + "timeline:\n  - at: 2030-04\n"
+                                 "    set: {council.eligibility_threshold: 4}\n")).with_updates({"run.years": 1,
+                                                                                               "run.scale": 1000})
     ds = simulator.run(sc)
     assert np.all(ds.eligibility_threshold.values == 3)
 
@@ -579,3 +602,56 @@ def test_months_before_an_event_are_bit_identical(england2, england2_run):
         np.testing.assert_array_equal(hit[name].values[:k], england2_run[name].values[:k], err_msg=name)
     changed = [name for name in timed(hit) if not np.array_equal(hit[name].values[k], england2_run[name].values[k])]
     assert {"eligibility_threshold", "beds", "income", "telecare_users"} <= set(changed)
+
+
+# ----------------------------------------------------------------------------------------------
+# warnings: values a timeline takes outside their documented range, events after the run
+
+
+def warnings_of(path: Path) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_scenario(path)
+    return [str(w.message) for w in caught if issubclass(w.category, ScenarioWarning)]
+
+
+RANGE = "is outside the documented range"
+
+
+@pytest.mark.parametrize("event, marker, expected", [
+    ("  - at: 2020-04\n    set:\n      finance.central_grant_multiplier: 0.28\n", "0.28",
+     f"timeline.0.set.finance.central_grant_multiplier: 0.28 {RANGE} 0.6 to 1.2"),
+    ("  - at: 2020-04\n    over: 4 years\n    by: year\n    set:\n      finance.central_grant_multiplier: 0.28\n",
+     "0.28", f"timeline.0.set.finance.central_grant_multiplier: 0.28 {RANGE} 0.6 to 1.2"),  # where the ramp ends
+    ("  - at: 2020-04\n    over: 12 months\n    scale:\n      finance.central_grant_multiplier: 0.4\n", "0.4",
+     "timeline.0.scale.finance.central_grant_multiplier: scales it to 0.4, outside the documented range 0.6 to 1.2"),
+    (f"  - at: 2020-04\n    councils: [{NORFOLK}, {GATESHEAD}]\n    set:\n      workforce.pay_ratio: 0.5\n",
+     "pay_ratio", f"timeline.0.set.workforce.pay_ratio: 0.5 {RANGE} 0.8 to 1.2"),  # once, not once a council
+    ("  - at: 2022-04\n    set: {council.eligibility_threshold: 2}\n", "2022-04",
+     "timeline.0.at: 2022-04 is after the run ends (2022-03); the event never happens"),
+])
+def test_timeline_warnings_name_the_event_key_file_and_line(tmp_path, event, marker, expected):
+    text = HEAD + THREE_GEO + "timeline:\n" + event
+    path = write(tmp_path / "w.yaml", text)
+    (only,) = warnings_of(path)
+    assert only.startswith(f"{path}:{line_of(text, marker)}: {expected}"), only
+
+
+def test_two_scales_within_range_alone_warn_where_they_leave_the_range(tmp_path):
+    """x0.8 then x0.8: 0.8 is inside 0.6-1.2, 0.64 too; a third x0.8 leaves 0.512, outside: that event warns."""
+    text = TIMELINE_HEAD + "".join(f"  - at: {at}\n    scale: {{{GRANT}: 0.8}}\n" for at in ("2019-10", "2020-04", "2021-04"))
+    (only,) = warnings_of(write(tmp_path / "three.yaml", text))
+    assert f"timeline.2.scale.{GRANT}: scales it to 0.512, outside" in only, only
+
+
+def test_an_event_after_the_run_warns_about_the_file_not_a_shorter_run(tmp_path):
+    """The warning is about the scenario as written, with its own run length: a file whose events fall within
+    its run does not warn when run shorter (--years 1 gives with_updates, which warns of nothing)."""
+    path = write(tmp_path / "fits.yaml", TIMELINE_HEAD + "  - at: 2021-04\n    set: {council.eligibility_threshold: 2}\n")
+    assert warnings_of(path) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScenarioWarning)
+        assert load_scenario(path).with_updates({"run.years": 1}).run.years == 1
+    child = write(tmp_path / "short.yaml", "extends: fits.yaml\nrun: {years: 1}\n")
+    (only,) = warnings_of(child)  # a file that shortens its own run: its parent's event never happens
+    assert only.startswith(f"{path}:4: timeline.0.at: 2021-04 is after the run ends (2020-03)"), only
