@@ -2,6 +2,12 @@
 
 Stocks are counted at the end of each month; flows are totals over the month. Counts are recorded
 in agents and multiplied by the scale when the Dataset is built, so results are in people.
+
+Time stamps follow the CF conventions (sections 7.1 and 7.3): ``time`` is the first day of each month, as all
+grouping by financial year expects, and carries ``bounds = "time_bnds"``, a coordinate holding each month's
+[first day, first day of the next month). Flows have ``cell_methods = "time: sum"`` (totals over that interval);
+stocks have ``cell_methods = "time: point"`` with a comment that the instant is the end of the month, the
+interval's upper bound. The house attribute ``kind`` ("stock" or "flow") says the same for the code.
 """
 
 from __future__ import annotations
@@ -32,6 +38,12 @@ NEED_LABELS = "0 none, 1 low (instrumental tasks only), 2 moderate, 3 substantia
 FUNDERS = ("council", "self", "nhs")
 NHS_ITEMS = ("delayed_discharge", "continuing_healthcare")
 BED_KINDS = ("residential", "nursing")
+
+#: CF ``cell_methods`` by ``kind``: a flow is the month's total, a stock the count at the end of the month
+CELL_METHODS = {
+    "flow": "time: sum",
+    "stock": "time: point (comment: at the end of the month, the upper bound of time_bnds)",
+}
 
 #: name -> (dims after time/council, units, long_name, kind, scaled by agents->people)
 VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
@@ -123,6 +135,13 @@ DIM_SIZES = {"age_band": len(AGE_BANDS), "sex": 2, "need": 5, "service": len(SER
              "other_item": len(OTHER_ITEMS), "age_group": len(AGE_GROUPS), "help": len(HELP),
              "reason": len(REASONS), "delay_reason": len(DELAY_REASONS),
              "care_hours": len(CARE_HOURS)}
+
+
+def month_bounds(times: pd.DatetimeIndex) -> np.ndarray:
+    """CF time bounds of monthly steps: for each month's first day, [that day, the first day of the next month]
+    (shape (time, 2), datetime64[ns]): the interval a flow is summed over, and whose end a stock is counted at."""
+    start = pd.DatetimeIndex(times)
+    return np.stack([start.values, (start + pd.offsets.MonthBegin(1)).values], axis=1)
 
 
 def age_band(age_m: np.ndarray) -> np.ndarray:
@@ -219,7 +238,11 @@ class Recorder:
                    attrs: dict) -> xr.Dataset:
         """The recorded arrays as a Dataset in people and GBP, with units and descriptions."""
         coords = {
-            "time": ("time", times, {"long_name": "first day of the simulated month"}),
+            "time": ("time", times, {"long_name": "first day of the simulated month", "standard_name": "time",
+                                     "axis": "T", "bounds": "time_bnds"}),
+            "time_bnds": (("time", "nv"), month_bounds(times),
+                          {"long_name": "the month: its first day and the first day of the next (flows are totals "
+                                        "over it, stocks are counted at its end)"}),
             "council": ("council", codes, {"long_name": "ONS code of the council (ENGLAND: all as one)"}),
             "council_name": ("council", names),
             "age_band": ("age_band", list(AGE_BANDS), {"units": "years"}),
@@ -241,7 +264,10 @@ class Recorder:
         for name, (dims, units, long_name, kind, scaled) in VARIABLES.items():
             values = self.data[name] * (scale if scaled else 1.0)
             variables[name] = (("time", "council", *dims), values,
-                               {"units": units, "long_name": long_name, "kind": kind})
+                               {"units": units, "long_name": long_name, "kind": kind,
+                                "cell_methods": CELL_METHODS[kind]})
         ds = xr.Dataset(variables, coords=coords, attrs=attrs)
+        # one unit for time and its bounds in files, as CF asks (xarray would otherwise choose each apart)
+        ds.time.encoding.update(units=f"days since {pd.Timestamp(times[0]):%Y-%m-%d}", calendar="proleptic_gregorian")
         ds["weeks_per_month"] = ((), WEEKS_PER_MONTH, {"units": "weeks", "long_name": "weeks in a simulated month"})
         return ds
