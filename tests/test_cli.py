@@ -92,7 +92,7 @@ def _assert_clean_error(proc: subprocess.CompletedProcess, *needles: str) -> Non
     ("run: {years: [1, 2\n", ["malformed YAML", "line"]),
     ("council: {eligibility_threshold: 2, eligibility_threshold: 3}\n", ["duplicate key"]),
     ("- just\n- a list\n", ["expected a mapping"]),
-    ("extends: nowhere.yaml\n", ["nowhere.yaml", "cannot read"]),
+    ("extends: nowhere.yaml\n", ["nowhere.yaml", "no such file"]),
 ])
 def test_bad_scenario_one_line_no_output(tmp_path, text, needles):
     path = tmp_path / "bad.yaml"
@@ -151,3 +151,26 @@ def test_debug_shows_traceback(tmp_path):
     path.write_text("council: {nope: 1}\n")
     proc = caresim("--debug", "validate", path)
     assert proc.returncode != 0 and "Traceback" in proc.stderr and "ScenarioError" in proc.stderr
+
+
+@pytest.fixture
+def out_of_range(tmp_path) -> Path:
+    path = tmp_path / "w.yaml"
+    path.write_text("name: w\nfinance:\n  central_grant_multiplier: 0.28\n")  # documented range 0.6 to 1.2
+    return path
+
+
+def test_a_scenario_warning_is_one_line(out_of_range):
+    proc = caresim("validate", out_of_range)
+    assert proc.returncode == 0, proc.stderr
+    warned = [line for line in proc.stderr.splitlines() if line.startswith("caresim: warning: ")]
+    assert len(warned) == 1 and f"{out_of_range}:3: finance.central_grant_multiplier: 0.28" in warned[0]
+    assert "ScenarioWarning" not in proc.stderr and "warnings.warn" not in proc.stderr
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_strict_makes_a_warning_an_error_and_runs_nothing(out_of_range, tmp_path, where):
+    args = ["run", out_of_range, "--years", "1", "--scale", "20000", "--out", tmp_path / "o"]
+    proc = caresim(*(["--strict", *args] if where == "before" else [*args, "--strict"]))
+    _assert_clean_error(proc, f"{out_of_range}:3", "central_grant_multiplier", "outside the documented range")
+    assert not (tmp_path / "o").exists()
