@@ -107,6 +107,15 @@ def test_ensemble_differences_are_the_median_of_each_replicates_difference(ens):
     np.testing.assert_array_equal(first["difference_median"].to_numpy(), 0.0)
 
 
+def test_every_run_summarised_at_once_equals_run_by_run(ens):
+    """``replicate_summaries`` calls annual_summary once on the whole ensemble: the same table as each run's."""
+    ds = xr.load_dataset(ens / "ensemble.nc", engine="h5netcdf")
+    at_once, one_by_one = compare.replicate_summaries(ds), compare.summaries_run_by_run(ds)
+    assert at_once.dims == ("scenario", "replicate", "indicator", "financial_year")
+    assert list(at_once.scenario.values) == ["baseline", "funding_cut"]
+    xr.testing.assert_allclose(at_once, one_by_one.transpose(*at_once.dims), rtol=1e-12)
+
+
 def _split(ens: Path, tmp: Path, replicates: dict[str, list[int]]) -> list[Path]:
     """The ensemble as one folder per scenario (as if run apart), with the given replicates each."""
     ds = xr.load_dataset(ens / "ensemble.nc", engine="h5netcdf")
