@@ -311,16 +311,22 @@ def _run_ensemble(args, scenarios, base: Path) -> int:
         if not args.no_figure:
             ensemble.write_bands(ds, out)
     except KeyboardInterrupt:
-        done = len(list((out / ensemble.TASKS).glob("*.nc"))) if (out / ensemble.TASKS).is_dir() else 0
-        if not (out / ensemble.MANIFEST).is_file():
-            print(f"caresim: interrupted before the ensemble began; nothing was kept; to start again, run: "
-                  f"{_command(args, resume=False)}", file=sys.stderr)
-        else:
-            print(f"caresim: interrupted; kept in {out}/: {done} of {len(tasks)} finished task(s) and the "
-                  f"checkpoints of those under way; to resume, run: {_command(args, resume=True)}", file=sys.stderr)
+        print(_ensemble_interrupted(args, out, tasks), file=sys.stderr)
         return 130
     print(f"caresim: wrote {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
+
+
+def _ensemble_interrupted(args, out: Path, tasks) -> str:
+    """What an interrupt kept of an ensemble (its finished tasks) and the exact command to go on."""
+    from . import ensemble
+
+    if not (out / ensemble.MANIFEST).is_file():
+        return (f"caresim: interrupted before the ensemble began; nothing was kept; to start again, run: "
+                f"{_command(args, resume=False)}")
+    done = len(list((out / ensemble.TASKS).glob("*.nc")))
+    return (f"caresim: interrupted; kept in {out}/: {done} of {len(tasks)} finished task(s) and the checkpoints of "
+            f"those under way; to resume, run: {_command(args, resume=True)}")
 
 
 def cmd_sensitivity(args) -> int:
@@ -335,12 +341,18 @@ def cmd_sensitivity(args) -> int:
         raise ScenarioError(f"{args.scenario}: {exc}") from None
     if args.samples & (args.samples - 1):
         raise ScenarioError(f"command line: --samples: expected a power of 2, got {args.samples}")
-    out = args.out or Path("results") / f"sensitivity_{scenario.name}"
+    out = args.out or RESULTS / f"sensitivity_{scenario.name}"
     sets = sensitivity.sample(prob, args.samples, seed=scenario.sweep.seed)
     tasks = ensemble.plan([sensitivity.scenario_for(scenario, sets, prob)], args.replicates)
+    check_writable(out, args.overwrite, resume=True)
+    ensemble.check_folder(out, tasks, args.resume, args.overwrite)
     print(f"caresim: {ensemble.describe(tasks)}", file=sys.stderr)
-    ds = ensemble.execute(tasks, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                          overwrite=args.overwrite, progress=not args.no_progress)
+    try:
+        ds = ensemble.execute(tasks, out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                              overwrite=args.overwrite, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(_ensemble_interrupted(args, out, tasks), file=sys.stderr)
+        return 130
     ensemble.write(ds, out)
     table = sensitivity.analyse(prob, sensitivity.outputs(ds))
     write_text_atomic(out / "sensitivity.csv", table.to_csv(index=False, float_format="%.4f"))

@@ -237,3 +237,27 @@ def test_a_killed_ensemble_task_resumes_from_its_checkpoint(tmp_path):
 def test_checkpoint_months_must_not_be_negative(tmp_path, capsys):
     assert main(["run", BASELINE, *SMALL, "--out", str(tmp_path / "o"), "--checkpoint-months", "-1"]) == 2
     assert "--checkpoint-months" in capsys.readouterr().err
+
+
+def test_ctrl_c_in_a_sensitivity_analysis_keeps_its_runs_and_resumes(tmp_path, monkeypatch, capsys):
+    from simulator import ensemble
+
+    path = tmp_path / "sw.yaml"
+    path.write_text(f"extends: {BASELINE}\nname: sw\nrun: {{years: 1, scale: 20000}}\nsweep:\n  method: sobol\n"
+                    "  samples: 2\n  parameters:\n    council.max_home_care_hours: {low: 12, high: 24}\n")
+    argv = ["sensitivity", str(path), "--samples", "2", "--out", str(tmp_path / "s"), "--no-progress"]
+    real, calls = ensemble.run_task, []
+
+    def run_task(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ensemble, "run_task", run_task)
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"kept in {tmp_path / 's'}/: 2 of 6 finished task(s)" in err, err
+    monkeypatch.undo()
+    assert main(_resume_command(err)) == 0
+    assert (tmp_path / "s" / "sensitivity.csv").is_file()
