@@ -8,6 +8,7 @@ workers and any split. Each finished task writes its own netCDF file atomically 
 a rename) and is recorded in ``manifest.json``; ``resume`` runs only the tasks without a file, each from the
 checkpoint (``checkpoint``) an interrupted attempt left. The tasks
 are combined into one Dataset with ``scenario``, ``replicate`` and (for a sweep) ``sample`` dimensions.
+The ensemble's folder holds caresim's marker (``report.MARKER``); ``overwrite`` replaces only such a folder.
 """
 
 from __future__ import annotations
