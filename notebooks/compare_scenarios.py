@@ -27,7 +27,6 @@ REPLICATES = int(os.environ.get("CARESIM_NB_REPLICATES", 5))  # runs of each sce
 # %%
 import shutil
 import tempfile
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -36,9 +35,8 @@ import pandas as pd
 import simulator
 from simulator import ensemble
 
-here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
-NAMES = ["baseline", "funding_cut", "single_pot"]
-scenarios = [simulator.load_scenario(here.parent / "scenarios" / f"{name}.yaml")
+NAMES = ["baseline", "funding_cut", "single_pot"]  # shipped scenarios, by name (caresim scenarios lists them)
+scenarios = [simulator.load_scenario(name)
              .with_updates({"run.years": YEARS, "run.scale": SCALE}) for name in NAMES]
 tasks = ensemble.plan(scenarios, REPLICATES)
 print(ensemble.describe(tasks))

@@ -28,16 +28,13 @@ SCALE = float(os.environ.get("CARESIM_NB_SCALE", 10))  # people per agent (the s
 COUNCIL = "E09000012"  # Hackney; Norfolk E10000020, Gateshead E08000037
 
 # %%
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 import simulator
 
-here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
-scenario = simulator.load_scenario(here.parent / "scenarios" / "three_councils.yaml")
+scenario = simulator.load_scenario("three_councils")  # a shipped scenario, by name
 scenario = scenario.with_updates({"run.years": YEARS, "run.scale": SCALE})
 everyone = simulator.run(scenario)  # all three councils
 ds = everyone.sel(council=[COUNCIL])  # the one council, keeping the council dimension

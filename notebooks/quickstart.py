@@ -19,14 +19,11 @@ YEARS = int(os.environ.get("CARESIM_NB_YEARS", 10))  # years to simulate
 SCALE = float(os.environ.get("CARESIM_NB_SCALE", 200))  # people per agent
 
 # %%
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 
 import simulator
 
-here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
-baseline = simulator.load_scenario(here.parent / "scenarios" / "baseline.yaml")
+baseline = simulator.load_scenario("baseline")  # a shipped scenario, by name; your own: its file's path
 baseline = baseline.with_updates({"run.years": YEARS, "run.scale": SCALE})
 model = simulator.CareModel(baseline)
 print(model.describe_step())  # what happens each month, in order

@@ -39,8 +39,7 @@ import simulator
 from simulator import calibrate, check, data, ensemble, sensitivity
 from simulator.plots import sensitivity_figure
 
-here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
-baseline = simulator.load_scenario(here.parent / "scenarios" / "baseline.yaml")
+baseline = simulator.load_scenario("baseline")  # a shipped scenario, by name
 
 # %% [markdown]
 # ## (a) Sensitivity: Sobol indices
