@@ -380,7 +380,8 @@ def cmd_report(args) -> int:
     check_writable(args.out, args.overwrite)
     started = time.perf_counter()
     write_report(args.results, args.out, overwrite=args.overwrite)
-    print(f"caresim: wrote {args.out}/report.html ({', '.join(sorted(p.name for p in args.out.iterdir()))}) "
+    files = sorted(p.name for p in args.out.iterdir() if not p.name.startswith("."))
+    print(f"caresim: wrote {args.out}/report.html ({', '.join(files)}) "
           f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
 
