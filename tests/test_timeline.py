@@ -5,6 +5,7 @@ and the nearest valid key, extends, the reference scenarios, and common random n
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,6 @@ import yaml
 import simulator
 from simulator import cli, timeline
 from simulator.population import TELECARE
-import warnings
-
 from simulator.scenario import ScenarioError, ScenarioWarning, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
