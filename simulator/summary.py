@@ -1,6 +1,9 @@
 """The summary table: headline indicators by financial year, summed over councils (CSV and Markdown).
 
-Stocks are averaged over the financial year (April-March), flows summed; only whole years are shown.
+Stocks are averaged over the financial year (April-March), flows summed; only whole years are shown. Also the
+one definition of council spend (``council_spend_parts``, ``council_spend``: ASC-FR's gross current expenditure
+as far as the model counts it) that the summary, the figures and ``caresim check`` share, and rows counted as
+SALT and ASC-FR count them, each naming the published table it compares with.
 """
 
 from __future__ import annotations
