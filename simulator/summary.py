@@ -74,7 +74,7 @@ def council_spend_parts(ds: xr.Dataset) -> xr.DataArray:
     parts.name = "council_spend_parts"
     parts.attrs = {"units": "GBP/month", "long_name": "Council gross current spend on adult social care by part "
                    "(ASC-FR's gross current expenditure as far as the model counts it; base-year prices)",
-                   "kind": "flow"}
+                   "kind": "flow", "cell_methods": "time: sum"}
     return parts
 
 
@@ -85,7 +85,7 @@ def council_spend(ds: xr.Dataset) -> xr.DataArray:
     total = ds.council_spend.sum("service") + ds.other_spend.sum("other_item")
     total.name = "council_spend_total"
     total.attrs = {"units": "GBP/month", "long_name": "Council gross current spend on adult social care "
-                   "(base-year prices)", "kind": "flow"}
+                   "(base-year prices)", "kind": "flow", "cell_methods": "time: sum"}
     return total
 
 

@@ -46,6 +46,11 @@ def test_total_is_the_sum_of_the_parts(ds):
     np.testing.assert_allclose(summary.council_spend_parts(ds).sum("part"), total, rtol=1e-12)
     # it also works on a dataset already summed over councils, as the summary and the figures use it
     np.testing.assert_allclose(summary.council_spend(ds.sum("council")), total.sum("council"), rtol=1e-12)
+    # and on an ensemble: the extra dimensions stay where they were, part comes last
+    both = xr.concat([ds, ds], dim="replicate")
+    parts = summary.council_spend_parts(both)
+    assert parts.dims == ("replicate", "time", "council", "part")
+    np.testing.assert_allclose(parts.sum("part"), summary.council_spend(both), rtol=1e-12)
 
 
 def test_summary_total_and_part_rows_agree(table):
