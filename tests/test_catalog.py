@@ -133,16 +133,7 @@ def test_caresim_run_baseline_by_name_from_an_empty_folder_outside_the_repositor
         assert "name: baseline" in ds.attrs["scenario_yaml"]
 
 
-#: shipped scenarios that still take a parameter outside its documented range without listing it under
-#: outside_documented_range (their files need that line; strict: the test fails once they have it, so the
-#: entry must go)
-UNLISTED = {"early_intervention", "funding_cut", "outsourcing", "outsourcing_collaborative", "reablement_telecare",
-            "workforce_shortage"}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(n in UNLISTED, strict=True,
-                                                                          reason="outside_documented_range to add"))
-                                  for n in SHIPPED])
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_scenarios_load_without_warnings(name):
     """A shipped scenario runs from the command line with no warning (and so with --strict)."""
     with warnings.catch_warnings():
