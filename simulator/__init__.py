@@ -1,7 +1,7 @@
 """caresim: a microsimulation of adult social care demand, funding and capacity in England.
 
     import simulator
-    scenario = simulator.load_scenario("scenarios/baseline.yaml")
+    scenario = simulator.load_scenario("baseline")  # a shipped scenario by name, or a path
     ds = simulator.run(scenario)          # an xarray.Dataset in people and GBP (2019/20 prices)
 """
 

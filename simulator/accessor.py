@@ -1,7 +1,7 @@
 """``ds.care``: what people do every time with a caresim Dataset (a run or an ensemble).
 
     import simulator, simulator.accessor            # importing simulator registers the accessor
-    ds = simulator.run(simulator.load_scenario("scenarios/baseline.yaml"))
+    ds = simulator.run(simulator.load_scenario("baseline")  # a shipped scenario by name, or a path)
     ds.care.annual("council_spend")                 # financial-year totals (flows summed, stocks averaged)
     ds.care.per_1000("unmet_need", of="65+")        # per 1,000 people aged 65+
     ds.care.cash("council_spend")                   # cash prices (GDP deflator, then 2% a year)
