@@ -103,3 +103,12 @@ def test_check_measures_spend_with_the_same_parts(ds):
     assert share == pytest.approx(float(year.charges.sum() / summary.council_spend(year).sum()), rel=1e-12)
     st_max = check.MEASURES["st_max_spend_gbp"](year)
     assert st_max == pytest.approx(float(summary.council_spend_parts(year).sel(part="reablement").sum()), rel=1e-12)
+
+
+def test_income_less_spend_is_the_outturn(table):
+    """The total is every pound the councils spend: income (the four sources and clients' charges) less it is
+    the year-end outturn booked to reserves, as the headline figure's spend and income lines must show."""
+    income = table.loc[[name for name in table.index if name.startswith("Income, ")]].sum() \
+        + table.loc["Client charges (GBP m)"]
+    np.testing.assert_allclose(income - table.loc["Council spend, total (GBP m)"],
+                               table.loc["Year-end outturn (GBP m)"], rtol=1e-9, atol=1e-6)
