@@ -25,7 +25,7 @@ import xarray as xr  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.textpath import text_to_path  # noqa: E402
 
-from .summary import SPEND_PART_LABELS, SPEND_PARTS, council_spend_parts, financial_year  # noqa: E402
+from .summary import SPEND_PART_LABELS, SPEND_PARTS, council_spend, council_spend_parts, financial_year  # noqa: E402
 
 #: Okabe & Ito (2008) colour-blind safe palette
 PALETTE = {"home_care": "#0072B2", "reablement": "#009E73", "residential": "#E69F00", "nursing": "#D55E00",
@@ -361,7 +361,7 @@ def costs_by_funder(ds: xr.Dataset, value_per_hour: float | None = None) -> plt.
     fy = _years(ds)
     weeks = float(ds.weeks_per_month) if "weeks_per_month" in ds else 365.25 / 7 / 12
     parts = {
-        "Councils (net of charges)": tot.council_spend.sum("service") + tot.other_spend.sum("other_item") - tot.charges,
+        "Councils (net of charges)": council_spend(tot) - tot.charges,
         "Clients' charges": tot.charges,
         "Self-funders": tot.self_funder_spend.sum("service"),
         "NHS": tot.nhs_spend.sum("nhs_item"),

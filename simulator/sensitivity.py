@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .summary import financial_year
+from .summary import council_spend, financial_year
 from .scenario import Scenario, Sweep
 
 #: the outputs analysed (in the last whole financial year), with their units
@@ -67,7 +67,7 @@ def outputs(ds: xr.Dataset) -> pd.DataFrame:
     d = ds.isel(scenario=0, time=np.flatnonzero(fy == year)).sum("council").mean("replicate")
     beds = d.clients.sel(service=["residential", "nursing"]).sum(["service", "funder"])
     table = {
-        "council_spend_gbp_m": (d.council_spend.sum("service") + d.other_spend.sum("other_item")).sum("time") / 1e6,
+        "council_spend_gbp_m": council_spend(d).sum("time") / 1e6,
         "council_clients": d.clients.sel(funder="council").sum("service").mean("time"),
         "unmet_need": d.unmet_need.sum("age_band").mean("time"),
         "delayed_days": d.delayed_days.sum("delay_reason").sum("time"),
