@@ -116,7 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     sen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     cmp = sub.add_parser("compare", help="each scenario's difference from the baseline: table and figure")
-    cmp.add_argument("results", type=Path, nargs="+", help="result folders written by caresim run")
+    cmp.add_argument("results", type=Path, nargs="+", help="result folders written by caresim run: single runs "
+                     "(results.nc) or ensembles (ensemble.nc)")
     cmp.add_argument("--baseline", help="scenario name of the baseline (default: the first results given)")
     cmp.add_argument("--out", type=Path, default=Path("results/compare"),
                      help="folder for comparison.csv, comparison.md, comparison.png (default results/compare)")
@@ -127,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
                          "stored references (exit 1 on a breach of tolerance)")
     reg.add_argument("scenario", nargs="*", help="scenario names or files (default: every scenario in the references)")
     reg.add_argument("--references", type=Path, default=_regress_default(),
-                     help="references file (default scenarios/regression/references.yaml)")
+                     help="references file (default: the shipped scenarios' regression/references.yaml)")
     reg.add_argument("--update", action="store_true", help="rerun the reference replicates and rewrite the references "
                      "(a scenario file not yet in them is added); review the diff before committing")
     reg.add_argument("--replicates", type=_at_least_one, help="with --update: reference replicates (default: as stored)")

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from . import summary
 from .report import MARKER, OutputError, atomic_file, is_caresim_folder, write_marker
 from .scenario import Scenario
 
@@ -403,36 +404,39 @@ def write(ds: xr.Dataset, out: Path, fmt: str = "netcdf") -> Path:
     return write_netcdf_atomic(ds, out / "ensemble.nc")
 
 
-#: the fan charts written beside an ensemble: variable, how it is summed, title, units
-FANS = (("council_spend", ("council", "service"), "Council spend", "GBP a month"),
-        ("unmet_need", ("council", "age_band"), "People with unmet need", "people"),
-        ("delayed_days", ("council", "delay_reason"), "Delayed discharge days", "days a month"))
+#: the fan charts written beside an ensemble: name, its total over everything but scenario, replicate and time,
+#: title, units
+FANS = (("council_spend", lambda ds: summary.council_spend(ds).sum("council"), "Council spend (gross current)",
+         "GBP a month"),
+        ("unmet_need", lambda ds: ds.unmet_need.sum(["council", "age_band"]), "People with unmet need", "people"),
+        ("delayed_days", lambda ds: ds.delayed_days.sum(["council", "delay_reason"]), "Delayed discharge days",
+         "days a month"))
 
 
 def write_bands(ds: xr.Dataset, out: Path) -> None:
     """``bands.nc`` (median and 50/80/95% bands over replicates of the headline totals, with the paired
-    differences from the first scenario) and a fan chart of each, when there are replicates to band."""
-    if ds.sizes.get("replicate", 1) < 2:
-        return
+    differences from the first scenario) and a fan chart of each, when there are replicates to band; a band is
+    drawn only with replicates enough for it (``compare.min_replicates``)."""
+    n = ds.sizes.get("replicate", 1)
+    if n < 2 or "sample" in ds.dims:
+        return  # sweeps: band each parameter set yourself (ensemble.bands)
     from .plots import fan_chart, save
 
     out = Path(out)
     first = str(ds.scenario.values[0])
     parts = {}
-    for name, dims, title, units in FANS:
-        total = ds[name].sum([d for d in dims if d in ds[name].dims])
-        if "sample" in total.dims or set(total.dims) - {"scenario", "replicate", "time"}:
-            continue  # sweeps: band each parameter set yourself (ensemble.bands)
-        b = bands(total)
-        save(fan_chart(b, f"{title} (median, 50/80/95% over {ds.sizes['replicate']} replicates)", units),
-             out / f"fan_{name}.png")
+    for name, total_of, title, units in FANS:
+        total = total_of(ds)
+        b = bands(total).assign_attrs(replicates=n)
+        save(fan_chart(b, f"{title} (median and bands over {n} replicates)", units), out / f"fan_{name}.png")
         parts.update({f"{name}_{k}": v for k, v in b.items()})
         if ds.sizes["scenario"] > 1:
-            d = bands(paired_differences(total, first))
-            save(fan_chart(d, f"{title}: difference from {first}, replicate by replicate (median, 50/80/95%)", units),
+            d = bands(paired_differences(total, first)).assign_attrs(replicates=n)
+            save(fan_chart(d, f"{title}: difference from {first}, replicate by replicate (median and bands)", units),
                  out / f"fan_{name}_difference.png")
             parts.update({f"{name}_difference_{k}": v for k, v in d.items()})
-    write_netcdf_atomic(xr.Dataset(parts).assign_attrs(baseline=first, levels=[0.5, 0.8, 0.95]), out / "bands.nc")
+    write_netcdf_atomic(xr.Dataset(parts).assign_attrs(baseline=first, levels=[0.5, 0.8, 0.95], replicates=n),
+                        out / "bands.nc")
 
 
 def identical(a: xr.Dataset, b: xr.Dataset) -> bool:

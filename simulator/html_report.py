@@ -298,4 +298,4 @@ def write_report(folders: list[Path], out: Path, overwrite: bool = False) -> Pat
         for name, table in tables.items():
             table.to_csv(tmp / name, float_format="%.6g", index=not name.startswith("comparison"))
 
-    return write_folder(out, fill, overwrite)
+    return write_folder(out, fill, overwrite, kind="report")

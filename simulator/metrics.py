@@ -112,10 +112,12 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str, str, bool]] = {
     "long_term_spend": (("age_group", "reason"), "GBP/month",
                         "Council spend on long-term care (home care, care homes) by age group and primary support reason",
                         "flow", False),
-    "council_spend": (("service",), "GBP/month", "Council gross current spend by service (base-year prices)", "flow", False),
+    "council_spend": (("service",), "GBP/month", "Council spend on care services by service, a part of council spend "
+                      "(summary.council_spend adds other_spend; base-year prices)", "flow", False),
     "self_funder_spend": (("service",), "GBP/month", "Self-funders' spend on care by service (base-year prices)", "flow", False),
     "charges": ((), "GBP/month", "Client contributions to council-funded care (base-year prices)", "flow", False),
-    "other_spend": (("other_item",), "GBP/month", "Council spend outside the care services: prevention (base-year prices)",
+    "other_spend": (("other_item",), "GBP/month", "Council spend outside the care services: assessment and care management, prevention, day services, a "
+                    "part of council spend (base-year prices)",
                     "flow", False),
     "early_intervention_clients": ((), "people", "People supported by the early-intervention scheme", "stock", True),
     "day_service_users": ((), "people", "Working-age council clients in day services or supported employment",

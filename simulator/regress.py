@@ -216,6 +216,9 @@ def update(path: Path, which: Iterable[str] = (), replicates: int | None = None,
     """Rerun the reference replicates of the named scenarios (or all; a scenario file not yet in the references
     is added) and rewrite the references file atomically. Returns the new references and what moved."""
     path = Path(path)
+    if catalog.INSTALLED in path.resolve().parents:
+        raise ScenarioError(f"{path}: the installed copy of the shipped references, which a reinstall replaces; "
+                            "expected --references scenarios/regression/references.yaml in a source checkout")
     refs = load(path) if path.exists() else References()
     old = refs
     if replicates is not None:

@@ -109,3 +109,14 @@ def test_unknown_scenario_and_missing_file(references, tmp_path):
     assert done.returncode == 2 and "scenarios.nowhere: not in the references" in done.stderr
     done = caresim("regress", "--references", str(tmp_path / "none.yaml"))
     assert done.returncode == 2 and "no references file" in done.stderr
+
+
+def test_update_refuses_the_installed_copy(tmp_path, monkeypatch):
+    """--update never writes into the installed package (a reinstall would silently undo it)."""
+    from simulator import catalog
+
+    installed = tmp_path / "site" / "simulator" / "shipped"
+    monkeypatch.setattr(catalog, "INSTALLED", installed)
+    with pytest.raises(regress.ScenarioError, match="installed copy"):
+        regress.update(installed / "regression" / "references.yaml", ["baseline"])
+    assert not installed.exists()

@@ -39,7 +39,7 @@ def test_a_run_that_will_not_fit_is_refused(tmp_path, capsys, monkeypatch):
     assert not out.exists()
     rc = main(["run", str(ROOT / "scenarios" / "baseline.yaml"), "--scale", "4000", "--years", "1", "--out",
                str(out), "--no-progress", "--no-figure"])
-    assert rc == 0 and (out / "results.nc").exists()  # a small run fits in 1 GB
+    assert rc == 0 and (out / "baseline" / "results.nc").exists()  # a small run fits in 1 GB
 
 
 def test_council_chunks_share_the_people_between_workers(monkeypatch):
