@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 import simulator
-from simulator import ensemble
+from simulator import ensemble, summary
 
 NAMES = ["baseline", "funding_cut", "single_pot"]  # shipped scenarios, by name (caresim scenarios lists them)
 scenarios = [simulator.load_scenario(name)
@@ -103,8 +103,7 @@ last = str(annual.financial_year.values[-1])
 def indicators(d):
     """Headline totals over councils (GBP m a year, people, days a year)."""
     return {
-        "Council spend, total (GBP m a year)":
-            (d.council_spend.sum(["council", "service"]) + d.other_spend.sum(["council", "other_item"])) / 1e6,
+        "Council spend, total (GBP m a year)": summary.council_spend(d).sum("council") / 1e6,
         "Council-funded clients (people)": d.clients.sel(funder="council").sum(["council", "service"]),
         "Care home residents (people)": d.clients.sel(service=["residential", "nursing"])
         .sum(["council", "service", "funder"]),

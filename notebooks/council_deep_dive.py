@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 import simulator
+from simulator import plots, summary
 
 scenario = simulator.load_scenario("three_councils")  # a shipped scenario, by name
 scenario = scenario.with_updates({"run.years": YEARS, "run.scale": SCALE})
@@ -59,16 +60,16 @@ def by_year(var, dims=()):
 
 # %%
 income = by_year("income") / 1e6  # financial year x income source
-spend = by_year("council_spend") / 1e6  # financial year x service
-other = by_year("other_spend") / 1e6  # assessment, prevention, day services
-money = pd.DataFrame({"income": income.sum(axis=1), "care services": spend.sum(axis=1),
-                      "other spend": other.sum(axis=1)})
+# council spend by part, as the summary table and the headline figure count it (gross current expenditure)
+parts = summary.council_spend_parts(ds).sel(council=COUNCIL)
+spend = parts.groupby(ds.care.financial_years()).sum().to_pandas().loc[income.index] / 1e6  # year x part
+money = pd.DataFrame({"income": income.sum(axis=1), "council spend": spend.sum(axis=1)})
 money["outturn"] = by_year("outturn") / 1e6  # income less spend, booked to reserves in March
 march = ds.reserves.sel(council=COUNCIL).groupby(ds.care.financial_years()).last()  # reserves at the year end
 money["reserves at year end"] = march.to_pandas().reindex(money.index) / 1e6
 print("Income by source (GBP m a year)")
 print(income.round(1).to_string())
-print("\nSpend by service (GBP m a year)")
+print("\nCouncil spend by part (GBP m a year)")
 print(spend.round(1).to_string())
 print("\nIncome, spend and reserves (GBP m)")
 print(money.round(1).to_string())
@@ -76,13 +77,16 @@ print(money.round(1).to_string())
 # %%
 fig, ax = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
 income.plot.bar(stacked=True, ax=ax[0], width=0.8, colormap="tab10")
-ax[0].plot(range(len(money)), money["care services"] + money["other spend"], "k_", markersize=18,
-           label="spend, all")
+ax[0].plot(range(len(money)), money["council spend"], "k_", markersize=18, label="council spend")
 ax[0].set(title=f"{name}: income by source and spend", ylabel="GBP m a year (2019/20 prices)", xlabel="",
           ylim=(0, 1.4 * max(money["income"].max(), 1e-9)))  # headroom for the legend
 ax[0].legend(fontsize=7, loc="upper left", ncols=3)
 ax[1].plot(pd.DatetimeIndex(ds.time.values), ds.reserves.sel(council=COUNCIL) / 1e6, color="k")
-ax[1].set(title="Reserves (booked each March)", ylabel="GBP m")
+ax[1].set(title="Reserves (booked each March)")
+plots.year_axis(ax[0], [str(y) for y in money.index])  # financial-year labels that never overlap
+plots.value_axis(ax[0], "GBP m a year (2019/20 prices)")
+plots.time_axis(ax[1])
+plots.value_axis(ax[1], "GBP m")
 for a in ax:
     a.grid(alpha=0.3)
 
@@ -92,7 +96,7 @@ for a in ax:
 # before clients' charges.)
 
 # %%
-gap = money["income"] - money["care services"] - money["other spend"] - money["outturn"]
+gap = money["income"] - money["council spend"] - money["outturn"]
 opening = ds.reserves.sel(council=COUNCIL).groupby(ds.care.financial_years()).first().to_pandas()
 moved = (march.to_pandas() - opening).reindex(money.index) / 1e6
 print(f"largest gap in income - spend - outturn: GBP {abs(gap).max() * 1e6:,.2f}; "

@@ -22,6 +22,7 @@ SCALE = float(os.environ.get("CARESIM_NB_SCALE", 200))  # people per agent
 import matplotlib.pyplot as plt
 
 import simulator
+from simulator import plots, summary
 
 baseline = simulator.load_scenario("baseline")  # a shipped scenario, by name; your own: its file's path
 baseline = baseline.with_updates({"run.years": YEARS, "run.scale": SCALE})
@@ -40,15 +41,19 @@ ds
 # %%
 fig, ax = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
 for name, r in results.items():
-    r.clients.sel(funder="council").sum("service").sum("council").plot(ax=ax[0], label=name)
-    r.unmet_need.sum(["age_band", "council"]).plot(ax=ax[1], label=name)
-ax[0].set_title("Council-funded clients")
-ax[1].set_title("People with unmet need")
+    ax[0].plot(r.time, r.clients.sel(funder="council").sum(["service", "council"]) / 1e3, label=name)
+    ax[1].plot(r.time, r.unmet_need.sum(["age_band", "council"]) / 1e3, label=name)
+for a, title in zip(ax, ("Council-funded clients", "People with unmet need")):
+    a.set_title(title)
+    plots.time_axis(a)  # financial-year labels that never overlap
+    plots.value_axis(a, "thousand people")
 ax[0].legend()
 
 # %%
-# Spend by financial year (April-March), GBP bn at 2019/20 prices
-spend = {name: r.council_spend.sum(["service", "council"]).resample(time="YS-APR").sum() / 1e9
+# Council spend (gross current expenditure, as the summary table and the headline figure count it:
+# care services, assessment and care management, prevention and day services) by financial year
+# (April-March), GBP bn at 2019/20 prices
+spend = {name: summary.council_spend(r).sum("council").resample(time="YS-APR").sum() / 1e9
          for name, r in results.items()}
 for name, s in spend.items():
     print(name, s.round(2).values)
