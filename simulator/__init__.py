@@ -8,6 +8,7 @@
 __version__ = "0.1.0"
 
 from . import accessor  # noqa: E402,F401  (registers ds.care)
+from . import catalog, summary  # noqa: E402,F401  (the shipped scenarios; the summary table and council spend)
 from .model import CareModel, run  # noqa: E402
 from .scenario import Scenario, ScenarioError, ScenarioWarning, default_scenario, load_scenario  # noqa: E402
 
