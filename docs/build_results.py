@@ -204,24 +204,28 @@ def replace_block(text: str, name: str, opening: str, body: str) -> str:
 
 # ---------------------------------------------------------------------------------------------------- runs
 
-def run_one(name: str, replicate: int) -> tuple[str, int, pd.DataFrame, float]:
-    """One reference scenario at its shipped settings for one replicate: its summary by financial year, and
-    the CPU seconds the run took."""
+def run_one(name: str, scenario, replicate: int) -> tuple[str, int, pd.DataFrame, float]:
+    """One reference scenario (a loaded ``Scenario``) for one replicate: its summary by financial year, and the
+    CPU seconds the run took."""
     import simulator
     from simulator.summary import annual_summary
 
     cpu = time.process_time()
-    ds = simulator.run(simulator.load_scenario(SCENARIOS / f"{name}.yaml"), replicate=replicate)
+    ds = simulator.run(scenario, replicate=replicate)
     return name, replicate, annual_summary(ds), time.process_time() - cpu
 
 
 def run_all(names: list[str], replicates: int, workers: int) -> tuple[dict[tuple[str, int], pd.DataFrame], float]:
     """Every scenario x replicate on ``workers`` processes (a line on stderr as each finishes), and the CPU
     seconds of all the runs."""
+    import simulator
+
     start, out, cpu = time.monotonic(), {}, 0.0
+    # every file is read once, before any run, so the runs see one state of the scenarios
+    scenarios = {n: simulator.load_scenario(SCENARIOS / f"{n}.yaml") for n in names}
     jobs = [(n, r) for r in range(replicates) for n in names]
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_one, n, r) for n, r in jobs]
+        futures = [pool.submit(run_one, n, scenarios[n], r) for n, r in jobs]
         for i, future in enumerate(as_completed(futures), 1):
             name, r, table, seconds = future.result()
             out[name, r] = table
