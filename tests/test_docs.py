@@ -134,7 +134,8 @@ def test_generated_tables_carry_the_current_references_fingerprint():
 
 def test_check_passes_on_the_shipped_pages():
     assert builder.check() == []
-    result = subprocess.run([sys.executable, "docs/build_results.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "docs/build_results.py", "--check"], cwd=ROOT, capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr
 
 
