@@ -1,6 +1,6 @@
 """Regenerate the tables of model results in docs/, and the README's figure, from runs of the reference scenarios.
 
-    python docs/build_results.py                 # run the scenarios (about 10 minutes on 2 cores), rewrite the tables
+    python docs/build_results.py                 # 150 runs: 8 minutes on 2 free cores (14 CPU minutes)
     python docs/build_results.py --check         # fast, no runs: exit 1 if a table's fingerprint or shape is stale
     python docs/build_results.py --replicates 2  # a quick trial (the pages then say 2 replicates)
 
