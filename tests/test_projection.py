@@ -16,7 +16,7 @@ JULY_2020, JULY_2028 = 15, 111  # months after April 2019
 #: ONS 2018-based subnational population projections: 20.7% of England's 58.75m people aged 65+ at mid-2028
 #: (D: the published share times the projected total, each rounded, so about +-0.25%).
 ONS_65PLUS_MID2028 = 0.207 * 58.75e6
-#: ONS mid-2020 population estimates: England aged 65+ (V, reference/england_figures.yaml).
+#: ONS mid-2020 population estimates: England aged 65+ (V, data/raw/england_figures.yaml).
 ONS_65PLUS_MID2020 = 10_464_019
 
 

@@ -63,8 +63,8 @@ BANDS = {
     ("care_home_losses", DELAYS): (3, 100),
     # early intervention: fewer people with substantial and critical need
     ("early_intervention", NEED3): (-3, -0.2),
-    # single pot: the pooled NHS money is spent, and joint discharge cuts delays (by less than the 25% cut in
-    # days per discharge: the pot's money also funds more care home discharges, each waiting for a place)
+    # single pot: the pooled NHS money is spent, and joint discharge cuts delays (about as much as the 25% cut
+    # in days per discharge)
     ("single_pot", SPEND): (2, 10),
     ("single_pot", DELAYS): (-30, -1),
     # reablement and telecare: fewer care home residents and less need
