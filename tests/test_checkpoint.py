@@ -161,19 +161,24 @@ def test_resume_with_nothing_to_resume_says_so(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ctrl_c_in_an_ensemble_keeps_its_finished_tasks_and_resumes(tmp_path, monkeypatch, capsys):
+def _interrupt_task(monkeypatch, n: int) -> None:
+    """Ctrl-C as the ``n``th ensemble task starts (the tasks before it finish as usual)."""
     from simulator import ensemble
 
-    argv = ["run", BASELINE, *SMALL, "--years", "1", "--replicates", "2", "--out", str(tmp_path)]
     real, calls = ensemble.run_task, []
 
     def run_task(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == n:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
     monkeypatch.setattr(ensemble, "run_task", run_task)
+
+
+def test_ctrl_c_in_an_ensemble_keeps_its_finished_tasks_and_resumes(tmp_path, monkeypatch, capsys):
+    argv = ["run", BASELINE, *SMALL, "--years", "1", "--replicates", "2", "--out", str(tmp_path)]
+    _interrupt_task(monkeypatch, 2)
     assert main(argv) == 130
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert f"kept in {tmp_path / 'baseline'}/: 1 of 2 finished task(s)" in err
@@ -240,21 +245,11 @@ def test_checkpoint_months_must_not_be_negative(tmp_path, capsys):
 
 
 def test_ctrl_c_in_a_sensitivity_analysis_keeps_its_runs_and_resumes(tmp_path, monkeypatch, capsys):
-    from simulator import ensemble
-
     path = tmp_path / "sw.yaml"
     path.write_text(f"extends: {BASELINE}\nname: sw\nrun: {{years: 1, scale: 20000}}\nsweep:\n  method: sobol\n"
                     "  samples: 2\n  parameters:\n    council.max_home_care_hours: {low: 12, high: 24}\n")
     argv = ["sensitivity", str(path), "--samples", "2", "--out", str(tmp_path / "s"), "--no-progress"]
-    real, calls = ensemble.run_task, []
-
-    def run_task(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ensemble, "run_task", run_task)
+    _interrupt_task(monkeypatch, 3)
     assert main(argv) == 130
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert f"kept in {tmp_path / 's'}/: 2 of 6 finished task(s)" in err, err

@@ -56,7 +56,8 @@ def test_a_changed_source_changes_the_output(tmp_path):
 ])
 def test_bad_folders_get_one_line_and_exit_2(tmp_path, args, expected):
     cmd = [sys.executable, "-m", "simulator.data.build"] + [a.format(tmp=tmp_path) for a in args]
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    # from the checkout's root, as a maintainer runs it: `-m` then finds this checkout's simulator and data/raw/
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert expected.format(tmp=tmp_path) in result.stderr
