@@ -54,7 +54,7 @@ def test_the_shipped_fit_has_no_failures(table):
 
 
 def test_missed_by_the_fit_are_marked_as_gaps():
-    # the three targets the shipped fit misses (issue 4) wait for it, with what in the model misses them
+    # the three targets the shipped fit misses (issue 32, a credible baseline) wait for it, with what in the model misses them
     gaps = {t.name: t.gap for t in check.targets() if t.gap}
     missed = {"council_care_home_admissions", "care_home_residents_change", "unpaid_only_share_65plus"}
     assert missed <= set(gaps) and all(gaps[n].startswith("Missed by the shipped fit") for n in missed)
