@@ -13,8 +13,8 @@ import datetime as _dt
 import glob
 import json
 import os
-import secrets
 import shutil
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -140,29 +140,29 @@ def check_writable_file(path: Path) -> None:
         raise OutputError(f"{path}: cannot write in {folder} ({exc.strerror or exc})") from None
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and setting it back: Python has no other way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def new_file(folder: Path, prefix: str, suffix: str = "") -> Path:
-    """A new empty file ``<prefix><random><suffix>`` in ``folder``, with normal permissions (0o666 less the
-    umask, where ``tempfile.mkstemp`` would make it private)."""
-    for _ in range(100):
-        path = Path(folder) / f"{prefix}{secrets.token_hex(4)}{suffix}"
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        except FileExistsError:
-            continue
-        return path
-    raise FileExistsError(f"{folder}: no free temporary name after 100 tries")
+    """A new empty file in ``folder`` (``tempfile.mkstemp``), with normal permissions (0o666 less the umask),
+    where mkstemp makes it private."""
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
+    return Path(name)
 
 
 def new_folder(folder: Path, prefix: str) -> Path:
-    """A new empty folder ``<prefix><random>`` in ``folder``, with normal permissions (0o777 less the umask)."""
-    for _ in range(100):
-        path = Path(folder) / f"{prefix}{secrets.token_hex(4)}"
-        try:
-            path.mkdir(0o777)
-        except FileExistsError:
-            continue
-        return path
-    raise FileExistsError(f"{folder}: no free temporary name after 100 tries")
+    """A new empty folder in ``folder`` (``tempfile.mkdtemp``), with normal permissions (0o777 less the umask)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
+    path.chmod(0o777 & ~_umask())
+    return path
 
 
 @contextmanager
